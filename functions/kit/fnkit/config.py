@@ -1,0 +1,77 @@
+"""Settings, read only from environment variables (the same names in the Knative manifests).
+
+`SETTINGS` is the single list of every variable a function may read; the manifest checks use
+it to prove each one is set in the ConfigMap or Secret.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+# In a checkout the kit sits at functions/kit/fnkit; images set EVENT_SCHEMAS_DIR explicitly.
+_REPO_SCHEMAS = str(Path(__file__).resolve().parents[3] / "eventing" / "schemas")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    doc: str
+    default: str | None = None
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", "PostgreSQL DSN of the system of record.", secret=True),
+    Setting("DB_POOL_MAX", "Most PostgreSQL connections one instance keeps.", "8"),
+    Setting("REDIS_URL", "Redis URL (cache, carts, sessions).", secret=True),
+    Setting("REDIS_TIMEOUT_SECONDS", "Socket timeout of Redis calls.", "0.5"),
+    Setting("KAFKA_BOOTSTRAP_SERVERS", "Comma-separated Kafka brokers."),
+    Setting("JWT_ISSUER", "Expected `iss` of access tokens.", "https://fnshop.example/auth"),
+    Setting("JWT_AUDIENCE", "Expected `aud` of access tokens.", "fnshop-api"),
+    Setting("JWT_JWKS_URL", "Where the public keys of the auth function are published."),
+    Setting("JWT_ALGORITHMS", "Comma-separated allow-list of token signature algorithms.", "RS256"),
+    Setting("EVENT_SCHEMAS_DIR", "Folder of the JSON Schemas of event data.", _REPO_SCHEMAS),
+    Setting("EVENT_SOURCE_PREFIX", "Prefix of the CloudEvents `source` of emitted events.", "/fnshop"),
+    Setting("LOG_LEVEL", "Python log level of the JSON logs.", "INFO"),
+    Setting("MAX_REQUEST_BYTES", "Largest accepted request body.", "65536"),
+    Setting("PRODUCT_CACHE_TTL_SECONDS", "How long a product read stays cached in Redis.", "300"),
+    Setting("OUTBOX_POLL_SECONDS", "How often the outbox relay looks for rows without a NOTIFY.", "1.0"),
+)
+
+_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed: a deployment mistake, not bad input."""
+
+
+def env(name: str) -> str:
+    setting = _BY_NAME[name]  # KeyError here means the setting was never declared above
+    value = os.environ.get(name, setting.default)
+    if value is None or value == "":
+        raise ConfigError(f"environment variable {name} is not set ({setting.doc})")
+    return value
+
+
+def env_int(name: str) -> int:
+    try:
+        return int(env(name))
+    except ValueError as exc:
+        raise ConfigError(f"environment variable {name} must be an integer") from exc
+
+
+def env_float(name: str) -> float:
+    try:
+        return float(env(name))
+    except ValueError as exc:
+        raise ConfigError(f"environment variable {name} must be a number") from exc
+
+
+def env_list(name: str) -> list[str]:
+    return [item.strip() for item in env(name).split(",") if item.strip()]
+
+
+def function_name() -> str:
+    """The Knative Service name (K_SERVICE, set by Knative) or, locally, the target name."""
+    return os.environ.get("K_SERVICE") or os.environ.get("FUNCTION_TARGET", "unknown").replace("_", "-")

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import os
+import uuid
+
+import psycopg2
+import pytest
+import redis
+
+from tests.support.processes import BackgroundProcess, FunctionProcess
+from tests.support.tokens import TestIssuer
+
+STACK_VARS = ("DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS")
+
+
+@pytest.fixture(scope="session")
+def stack_env() -> dict[str, str]:
+    missing = [name for name in STACK_VARS if not os.environ.get(name)]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} not set: run the suite with `dev/task test`, which starts the stack")
+    return {name: os.environ[name] for name in STACK_VARS}
+
+
+@pytest.fixture(scope="session")
+def issuer(tmp_path_factory) -> TestIssuer:
+    return TestIssuer(tmp_path_factory.mktemp("idp"))
+
+
+@pytest.fixture(scope="session")
+def function_env(stack_env, issuer) -> dict[str, str]:
+    return {**stack_env, "JWT_JWKS_URL": issuer.jwks_url, "LOG_LEVEL": "INFO", "OUTBOX_POLL_SECONDS": "0.2"}
+
+
+@pytest.fixture(scope="session")
+def log_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("function-logs")
+
+
+@pytest.fixture(scope="session")
+def start_function(function_env, log_dir):
+    """Start a function target once per session; returns its base URL."""
+    running: dict[str, FunctionProcess] = {}
+
+    def start(target: str) -> str:
+        if target not in running:
+            running[target] = FunctionProcess(target, function_env, log_dir).start()
+        return running[target].url
+
+    yield start
+    for process in running.values():
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def relay(function_env, log_dir):
+    process = BackgroundProcess("outbox-relay", ["-m", "fnkit.relay"], function_env, log_dir).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture()
+def pg(stack_env):
+    conn = psycopg2.connect(stack_env["DATABASE_URL"])
+    conn.autocommit = True
+    yield conn
+    conn.close()
+
+
+@pytest.fixture()
+def rds(stack_env):
+    client = redis.Redis.from_url(stack_env["REDIS_URL"], decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture()
+def unique() -> str:
+    """A short suffix that keeps test data of different runs apart in the shared database."""
+    return uuid.uuid4().hex[:8].upper()
