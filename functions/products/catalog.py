@@ -10,13 +10,14 @@ from datetime import datetime
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+MAX_PRICE_MINOR = 100_000_000_00
 
 PRICE_SCHEMA = {
     "type": "object",
     "additionalProperties": False,
     "required": ["amount", "currency"],
     "properties": {
-        "amount": {"type": "integer", "minimum": 0, "maximum": 100_000_000_00, "description": "minor units"},
+        "amount": {"type": "integer", "minimum": 0, "maximum": MAX_PRICE_MINOR, "description": "minor units"},
         "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
     },
 }
@@ -82,25 +83,107 @@ def is_product_id(value: str) -> bool:
         return False
 
 
+PRODUCT_CHANGES_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "properties": {key: NEW_PRODUCT_SCHEMA["properties"][key] for key in ("name", "description", "category", "price")},
+}
+
+# sort name -> (key it orders by, descending?); ties are broken by id in the same direction.
+SORTS: dict[str, tuple[str, bool]] = {
+    "newest": ("created_at", True),
+    "price_asc": ("price_minor", False),
+    "price_desc": ("price_minor", True),
+    "name": ("name", False),
+    "relevance": ("rank", True),
+}
+
+
+def change_fields(changes: dict) -> dict:
+    """Column values from a validated PATCH body (the sku never changes: orders refer to it)."""
+    fields = {key: changes[key] for key in ("description", "category") if key in changes}
+    if "name" in changes:
+        fields["name"] = changes["name"].strip()
+    if "price" in changes:
+        fields["price_minor"] = changes["price"]["amount"]
+        fields["currency"] = changes["price"]["currency"]
+    return fields
+
+
+def parse_if_match(header: str | None) -> int | None:
+    """The version an If-Match header names ("3" or W/"3"), None when absent; ValueError if malformed."""
+    if header is None:
+        return None
+    value = header.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise ValueError("If-Match must be the ETag of the product")
+    return int(value)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
 @dataclass(frozen=True)
 class Cursor:
-    """Position after the last product of a page: keyset pagination on (created_at, id)."""
+    """Position after the last product of a page: keyset pagination on (sort key, id), so pages
+    stay stable while products are added and no OFFSET scan is needed."""
 
-    created_at: datetime
+    sort: str
+    key: object
     id: str
 
+    @classmethod
+    def after(cls, sort: str, product: "Product", rank: float | None = None) -> "Cursor":
+        column = SORTS[sort][0]
+        key = rank if column == "rank" else getattr(product, column)
+        return cls(sort, key.isoformat() if isinstance(key, datetime) else key, product.id)
+
     def encode(self) -> str:
-        raw = json.dumps([self.created_at.isoformat(), self.id]).encode()
+        raw = json.dumps([self.sort, self.key, self.id]).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, token: str) -> "Cursor":
-        """Raises ValueError for anything that is not a cursor this service issued."""
+    def decode(cls, token: str, sort: str) -> "Cursor":
+        """Raises ValueError for anything but a cursor issued for the same sort order."""
         try:
-            created_at, product_id = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-            cursor = cls(datetime.fromisoformat(created_at), str(product_id))
-        except (TypeError, ValueError, json.JSONDecodeError) as exc:
+            cursor_sort, key, product_id = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        except (TypeError, ValueError) as exc:
             raise ValueError("not a valid cursor") from exc
-        if not is_product_id(cursor.id):
+        if cursor_sort != sort or not isinstance(product_id, str) or not is_product_id(product_id):
+            raise ValueError("not a valid cursor for this sort order")
+        column = SORTS[sort][0]
+        expected = {"created_at": str, "price_minor": int, "name": str, "rank": (int, float)}[column]
+        if not isinstance(key, expected) or isinstance(key, bool):
             raise ValueError("not a valid cursor")
-        return cursor
+        if column == "created_at":
+            key = datetime.fromisoformat(key)
+        return cls(sort, key, product_id)
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    limit: int = DEFAULT_PAGE_SIZE
+    sort: str | None = None
+    cursor: str | None = None
+    category: str | None = None
+    text: str | None = None
+    min_price: int | None = None
+    max_price: int | None = None
+    in_stock: bool = False
+
+    @property
+    def order(self) -> str:
+        """Relevance when searching, newest otherwise, unless the caller chose."""
+        return self.sort or ("relevance" if self.text else "newest")
+
+    def errors(self) -> list[tuple[str, str]]:
+        found = []
+        if self.sort is not None and self.sort not in SORTS:
+            found.append(("sort", f"must be one of {', '.join(SORTS)}"))
+        if self.sort == "relevance" and not self.text:
+            found.append(("sort", "relevance needs a search text `q`"))
+        if self.min_price is not None and self.max_price is not None and self.min_price > self.max_price:
+            found.append(("min_price", "must not exceed max_price"))
+        return found

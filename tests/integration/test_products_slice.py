@@ -6,6 +6,7 @@ import requests
 
 from fnkit.events import data_errors
 from tests.support.kafka_events import TopicReader
+from tests.support.openapi import assert_conforms
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +26,8 @@ def new_product(unique: str, **overrides) -> dict:
 
 
 def create(products, issuer, body):
-    return requests.post(f"{products['create']}/api/products", json=body,
-                         headers={"Authorization": f"Bearer {issuer.admin_token()}"}, timeout=10)
+    return assert_conforms(requests.post(f"{products['create']}/api/products", json=body,
+                         headers={"Authorization": f"Bearer {issuer.admin_token()}"}, timeout=10))
 
 
 def test_create_then_get_misses_then_hits_cache_then_lists(products, issuer, unique, pg, rds, stack_env):
@@ -54,14 +55,14 @@ def test_create_then_get_misses_then_hits_cache_then_lists(products, issuer, uni
     assert data_errors(event["type"], event.data) == []
 
     rds.delete(f"product:{product['id']}")
-    first = requests.get(f"{products['get']}/api/products/{product['id']}", timeout=5)
+    first = assert_conforms(requests.get(f"{products['get']}/api/products/{product['id']}", timeout=5))
     assert first.status_code == 200 and first.headers["X-Cache"] == "miss"
     assert rds.ttl(f"product:{product['id']}") > 0
     second = requests.get(f"{products['get']}/api/products/{product['id']}", timeout=5)
     assert second.headers["X-Cache"] == "hit"
     assert second.json() == first.json() == product
 
-    listed = requests.get(f"{products['list']}/api/products", params={"category": "kitchen", "limit": 100}, timeout=5)
+    listed = assert_conforms(requests.get(f"{products['list']}/api/products", params={"category": "kitchen", "limit": 100}, timeout=5))
     assert listed.status_code == 200
     assert product["id"] in [item["id"] for item in listed.json()["items"]]
 
@@ -140,7 +141,7 @@ def test_customer_may_not_create_products(products, issuer, unique):
 
 
 def test_get_unknown_and_malformed_ids(products):
-    unknown = requests.get(f"{products['get']}/api/products/8d9c5e0e-0000-4000-8000-000000000000", timeout=5)
+    unknown = assert_conforms(requests.get(f"{products['get']}/api/products/8d9c5e0e-0000-4000-8000-000000000000", timeout=5))
     assert unknown.status_code == 404 and unknown.headers["Content-Type"] == "application/problem+json"
     malformed = requests.get(f"{products['get']}/api/products/not-a-uuid", timeout=5)
     assert malformed.status_code == 400 and malformed.json()["errors"][0]["field"] == "product_id"
@@ -148,7 +149,7 @@ def test_get_unknown_and_malformed_ids(products):
 
 @pytest.mark.parametrize("params, field", [({"limit": "0"}, "limit"), ({"limit": "abc"}, "limit"), ({"cursor": "garbage"}, "cursor")])
 def test_bad_list_parameters(products, params, field):
-    response = requests.get(f"{products['list']}/api/products", params=params, timeout=5)
+    response = assert_conforms(requests.get(f"{products['list']}/api/products", params=params, timeout=5))
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == field
 
 

@@ -13,7 +13,7 @@ def query_str(request, name: str, max_length: int, default: str | None = None) -
     return value
 
 
-def query_int(request, name: str, default: int, minimum: int, maximum: int) -> int:
+def query_int(request, name: str, default: int | None, minimum: int, maximum: int) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
@@ -24,3 +24,12 @@ def query_int(request, name: str, default: int, minimum: int, maximum: int) -> i
     if not minimum <= value <= maximum:
         raise invalid([FieldError(name, f"must be between {minimum} and {maximum}")])
     return value
+
+
+def query_bool(request, name: str, default: bool) -> bool:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() not in ("true", "false", "1", "0"):
+        raise invalid([FieldError(name, "must be true or false")])
+    return raw.lower() in ("true", "1")
