@@ -1,0 +1,1 @@
+"""fnshop manifest tooling: upstream schemas, validation and cross-checks, deploy helpers."""

@@ -1,0 +1,5 @@
+"""fnshop cross-checks (placeholder; filled in next)."""
+
+
+def run(root, raw, rendered):
+    return []
