@@ -37,6 +37,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_REQUEST_BYTES", "Largest accepted request body.", "65536"),
     Setting("PRODUCT_CACHE_TTL_SECONDS", "How long a product read stays cached in Redis.", "300"),
     Setting("OUTBOX_POLL_SECONDS", "How often the outbox relay looks for rows without a NOTIFY.", "1.0"),
+    # Checkout (cart, inventory, orders, payments)
+    Setting("CART_IDLE_TTL_SECONDS", "A cart untouched this long expires from Redis.", "604800"),
+    Setting("CART_MAX_LINES", "Most distinct products in one cart.", "50"),
+    Setting("RESERVATION_TTL_SECONDS", "How long inventory stays held for an unpaid order; longer than "
+            "ORDER_PAYMENT_DEADLINE_SECONDS plus the slowest charge.", "1800"),
+    Setting("RESERVATION_EXPIRY_BATCH", "Most expired reservations released per scheduled run.", "200"),
+    Setting("INVENTORY_LOW_THRESHOLD", "Available stock at or below which com.fnshop.inventory.low is emitted.", "5"),
+    Setting("INVENTORY_URL", "Base URL of the cluster-local inventory reservation endpoints (/internal/inventory/...).",
+            "http://inventory.fnshop.svc.cluster.local"),
+    Setting("SERVICE_CALL_TIMEOUT_SECONDS", "Timeout of one function-to-function HTTP call.", "5"),
+    Setting("ORDER_PAYMENT_DEADLINE_SECONDS", "An order must be paid this soon after it is placed.", "900"),
+    Setting("IDEMPOTENCY_LEASE_SECONDS", "How long a request holds its Idempotency-Key before a retry may take it over.", "30"),
+    Setting("IDEMPOTENCY_WAIT_SECONDS", "How long a repeated request waits for the first one with its key to finish.", "20"),
+    Setting("PAYMENT_PROVIDER", "Payment provider adapter; `simulated` is the built-in test mode.", "simulated"),
+    Setting("PAYMENT_PROVIDER_MAX_ATTEMPTS", "Attempts per provider call when it fails transiently.", "3"),
+    Setting("PAYMENT_PROVIDER_BACKOFF_SECONDS", "First retry delay of provider calls (doubles per attempt).", "0.05"),
+    Setting("PAYMENT_CACHE_TTL_SECONDS", "How long a payment's status stays cached in Redis.", "3600"),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
