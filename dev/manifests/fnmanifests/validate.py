@@ -5,7 +5,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import crosscheck, fetch_schemas, gomod, paths
+from . import crosscheck, fetch_schemas, gomod, paths, scaffold
 from .annotation_check import check_annotations
 from .findings import Doc, Finding
 from .kustomize import KustomizeError, build
@@ -45,6 +45,8 @@ def check_all(root: Path, store: SchemaStore) -> list[Finding]:
                     seen.add((f.doc, f.path, f.message))
                     findings.append(f)
     findings += crosscheck.run(root, raw, rendered)
+    findings += [Finding(rel, "", "", "out of date with functions/ and knative/functions.yaml: "
+                         "run `task manifests:scaffold`") for rel in scaffold.stale(root)]
     return findings
 
 

@@ -27,3 +27,14 @@ def load_all(text: str) -> list:
 
 def dump_all(docs) -> str:
     return yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False)
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """Generated manifests repeat small lists; anchors (&id001) would only confuse readers."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
+def dump(doc) -> str:
+    return yaml.dump(doc, Dumper=_NoAliasDumper, sort_keys=False, default_flow_style=False)
