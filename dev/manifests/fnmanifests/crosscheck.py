@@ -37,7 +37,7 @@ def run(root: Path, raw: list[Doc], rendered: dict[str, list[Doc]]) -> list[Find
     for target, labels in missing.items():
         findings.append(Finding(target.file, "", "", f"function target {target.name} has no Knative "
                                 f"Service {target.service!r} (in {', '.join(labels)}); expected in "
-                                f"knative/base/{target.domain}.yaml"))
+                                f"knative/base/{target.domain}.yaml (run `task manifests:scaffold`)"))
     return findings
 
 
