@@ -24,7 +24,8 @@ class RuntimeConfig:
     extra_commands: list[str] = field(default_factory=list)
     run_deployments: bool = True
     jwks_uri: str | None = None
-    state_dir: Path = REPO_ROOT / ".state"
+    public_host: str | None = None  # None: the first host of the gateway's VirtualService
+    container_root: str = "/srv/fnshop"  # where the images put the repo (knative/images/*.Containerfile)
 
 
 def _paths(value: str, root: Path) -> list[Path]:
@@ -60,6 +61,8 @@ def from_env_and_args(argv: list[str] | None = None, environ: dict[str, str] | N
                         help="do not run the manifests' Deployments (the outbox relay)")
     parser.add_argument("--jwks-uri", default=env.get("FNSHOP_JWKS_URI"),
                         help="fetch every RequestAuthentication's keys from here instead of its jwksUri")
+    parser.add_argument("--public-host", default=env.get("FNSHOP_PUBLIC_HOST"),
+                        help="the host requests count as sent to; default the VirtualService's first host")
     args = parser.parse_args(argv)
     extras = [c for c in (env.get("FNSHOP_EXTRA_COMMANDS") or "").split(";") if c.strip()] + args.extra
     return RuntimeConfig(
@@ -69,7 +72,8 @@ def from_env_and_args(argv: list[str] | None = None, environ: dict[str, str] | N
         functions_dir=Path(args.functions).resolve() if args.functions else root / "functions",
         host=args.host, port=args.port, grace_seconds=args.grace, max_scale_cap=args.max_scale_cap,
         start_timeout=args.start_timeout, extra_commands=extras, run_deployments=not args.no_deployments,
-        jwks_uri=args.jwks_uri, state_dir=Path(env.get("FNSHOP_STATE_DIR") or root / ".state"),
+        jwks_uri=args.jwks_uri,
+        public_host=args.public_host, container_root=env.get("FNSHOP_CONTAINER_ROOT", "/srv/fnshop"),
     )
 
 

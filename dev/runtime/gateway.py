@@ -21,8 +21,8 @@ from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
 from .authz import RequestFacts, decide
-from .jwt_auth import JwtRejected
-from .routes import HeaderOps
+from .jwt_auth import Identity, JwtRejected
+from .routes import HeaderOps, Retries
 from .scopes import Workload
 from .upstream import TryFailed, UpstreamResponse, send
 
@@ -74,10 +74,14 @@ class GatewayHandler(BaseHTTPRequestHandler):
         runtime = self.server.runtime
         path, query = self._path(), urlsplit(self.path).query
         if path.startswith("/_runtime/"):
-            return runtime.internal_request(self, path, query, body)
-        headers = self.headers
-        identity, query = self._authenticate(Workload.gateway(), headers, query, None)
-        matched = next(((r, m) for r in runtime.routes if (m := r.match(self.command, path, headers, _query_dict(query)))), None)
+            return self._internal(path, query, body)
+        identity, query = self._authenticate(Workload.gateway(), query, None)
+        return self._dispatch(runtime.routes, path, query, body, identity)
+
+    def _dispatch(self, routes, path: str, query: str, body: bytes, identity) -> UpstreamResponse:
+        """The first matching rule, its destination, the revision behind it, the forward."""
+        runtime = self.server.runtime
+        matched = next(((r, m) for r in routes if (m := r.match(self.command, path, self.headers, _query_dict(query)))), None)
         if matched is None:
             raise Refusal(404, "Not found", f"no route of the gateway matches {self.command} {path}")
         route, match = matched
@@ -91,7 +95,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
                           "which is no Knative Service the runtime knows")
         service, pool = target
         workload = Workload.revision(service.namespace, service.name, pool.revision.name)
-        identity, query = self._authenticate(workload, headers, query, identity)
+        identity, query = self._authenticate(workload, query, identity)
         new_path = route.rewritten_path(path, match)
         upstream_headers = self._upstream_headers(runtime.authority_of(route, destination, service), path, new_path,
                                                   [route.request_headers, destination.request_headers])
@@ -102,14 +106,34 @@ class GatewayHandler(BaseHTTPRequestHandler):
             response.headers = apply_header_ops(response.headers, ops)
         return response
 
-    def _authenticate(self, workload: Workload, headers, query: str, identity):
+    def _internal(self, path: str, query: str, body: bytes) -> UpstreamResponse:
+        """/_runtime/status, and /_runtime/services/<host>/...: what a cluster-local URL
+        (http://<host>.<ns>.svc...) in the manifests' env becomes locally. <host> is a Knative
+        Service (or tag), or the host of a mesh VirtualService routing to several."""
         runtime = self.server.runtime
+        if path.rstrip("/") == "/_runtime/status":
+            return json_response(runtime.status())
+        prefix = "/_runtime/services/"
+        name, _, rest = path[len(prefix):].partition("/") if path.startswith(prefix) else ("", "", "")
+        found = runtime.service_for_host(name, None) if name else None
+        if found:
+            service, pool = runtime.pool_for(*found)
+            headers = self._upstream_headers(f"{service.name}.{service.namespace}.svc.cluster.local", "/" + rest, "/" + rest, [])
+            return forward_with_retries(pool, self.command, "/" + rest + (f"?{query}" if query else ""), headers, body,
+                                        pool.revision.timeout_seconds, Retries.parse(None))
+        if name in runtime.mesh_routes:
+            return self._dispatch(runtime.mesh_routes[name], "/" + rest, query, body, Identity())
+        raise Refusal(404, "Not found", f"no such runtime endpoint or cluster-local host: {path}")
+
+    def _authenticate(self, workload: Workload, query: str, identity):
+        runtime, headers = self.server.runtime, self.headers
         try:
             new_identity, query = runtime.authenticator.authenticate(workload, headers, query)
         except JwtRejected as exc:
             raise Refusal(401, "Unauthorized", str(exc), [("WWW-Authenticate", 'Bearer error="invalid_token"')]) from None
         identity = new_identity if new_identity.claims or identity is None else identity
-        facts = RequestFacts(self.command, self._path(), headers.get("host", ""), headers, self.client_address[0], identity)
+        facts = RequestFacts(self.command, self._path(), runtime.public_host_of(headers.get("host", "")), headers,
+                             self.client_address[0], identity)
         refused = decide(runtime.policies, workload, facts)
         if refused:
             raise Refusal(403, "Forbidden", f"RBAC: access denied ({refused})")
@@ -160,8 +184,10 @@ class GatewayHandler(BaseHTTPRequestHandler):
         self.wfile.write(payload if self.command == "HEAD" else payload + response.body)
 
 
+# Hop-by-hop headers, and those the gateway sets itself (from the client's values).
 _DROPPED_REQUEST_HEADERS = frozenset({"host", "connection", "keep-alive", "proxy-connection", "te", "trailer",
-                                      "transfer-encoding", "upgrade", "content-length", "expect"})
+                                      "transfer-encoding", "upgrade", "content-length", "expect",
+                                      "x-forwarded-for", "x-forwarded-proto", "x-request-id", "x-envoy-original-path"})
 
 
 def forward_with_retries(pool, method: str, target: str, headers, body: bytes, timeout: float, retries) -> UpstreamResponse:

@@ -50,10 +50,11 @@ class Instance:
         self.exited = threading.Event()
         self.on_exit: Callable[["Instance"], None] | None = None  # told when the process ends
 
-    def start(self, launcher: Launcher, functions_dir: Path) -> None:
+    def start(self, launcher: Launcher) -> None:
         args = [sys.executable, "-m", "functions_framework", "--target", self.revision.target,
                 "--source", str(self.revision.source), "--host", "127.0.0.1", "--port", str(self.port)]
-        self.process = launcher.spawn(args, self._env, cwd=str(functions_dir))
+        # The image's working directory is the domain's folder: relative paths mean the same here.
+        self.process = launcher.spawn(args, self._env, cwd=str(self.revision.source.parent))
         threading.Thread(target=self._pump_logs, name=f"logs-{self.label}", daemon=True).start()
 
     def wait_ready(self, timeout: float) -> None:

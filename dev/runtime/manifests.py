@@ -37,7 +37,16 @@ def load_folder(folder: Path) -> list[dict]:
 
 
 def load_all(folders: list[Path]) -> list[dict]:
-    return [doc for folder in folders for doc in load_folder(folder)]
+    """Every object once: an overlay that includes another folder (the dev overlay includes
+    istio/) may come first, so the first copy of an object -- the patched one -- wins."""
+    seen, docs = set(), []
+    for doc in (doc for folder in folders for doc in load_folder(folder)):
+        meta = doc.get("metadata") or {}
+        key = (str(doc.get("apiVersion", "")).rsplit("/", 1)[0], doc.get("kind"), meta.get("namespace"), meta.get("name"))
+        if key not in seen:
+            seen.add(key)
+            docs.append(doc)
+    return docs
 
 
 def of_kind(docs: list[dict], api_group: str, kind: str) -> list[dict]:

@@ -180,15 +180,38 @@ class WeightedRoundRobin:
 
 
 def gateway_routes(docs: list[dict]) -> list[HttpRoute]:
-    routes = []
+    """The rules of the VirtualServices bound to a Gateway, in order."""
+    return [route for vs in _virtual_services(docs, gateway=True) for route in _rules(vs)]
+
+
+def mesh_routes(docs: list[dict]) -> dict[str, list[HttpRoute]]:
+    """Rules of mesh VirtualServices by host name (e.g. `inventory`): how a cluster-local URL
+    that is no Knative Service of its own is routed (service-to-service calls)."""
+    by_host: dict[str, list[HttpRoute]] = {}
+    for vs in _virtual_services(docs, gateway=False):
+        for host in vs["spec"].get("hosts") or []:
+            by_host.setdefault(host.split(".")[0], []).extend(_rules(vs))
+    return by_host
+
+
+def public_hosts(docs: list[dict]) -> list[str]:
+    return [h for vs in _virtual_services(docs, gateway=True) for h in vs["spec"].get("hosts") or [] if "*" not in h]
+
+
+def _virtual_services(docs: list[dict], gateway: bool) -> list[dict]:
+    found = []
     for vs in of_kind(docs, NETWORKING, "VirtualService"):
-        gateways = vs.get("spec", {}).get("gateways") or ["mesh"]
-        if all(g == "mesh" for g in gateways):
-            continue
-        namespace = vs.get("metadata", {}).get("namespace", "default")
-        for index, rule in enumerate(vs["spec"].get("http") or []):
-            routes.append(_http_route(rule, f"{vs['metadata']['name']}/{rule.get('name', index)}", namespace))
-    return routes
+        gateways = vs.get("spec", {}).get("gateways") or ["mesh"]  # Istio's default binding
+        bound_to_gateway = any(g != "mesh" for g in gateways)
+        if bound_to_gateway if gateway else "mesh" in gateways:
+            found.append(vs)
+    return found
+
+
+def _rules(vs: dict) -> list[HttpRoute]:
+    namespace = vs.get("metadata", {}).get("namespace", "default")
+    return [_http_route(rule, f"{vs['metadata']['name']}/{rule.get('name', index)}", namespace)
+            for index, rule in enumerate(vs["spec"].get("http") or [])]
 
 
 def _http_route(rule: dict, name: str, namespace: str) -> HttpRoute:

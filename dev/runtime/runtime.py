@@ -19,7 +19,7 @@ from .instance import Instance, process_env
 from .jwt_auth import Authenticator, KeySets, jwt_rules
 from .manifests import load_all
 from .pool import RevisionPool, ScalingSettings
-from .routes import Destination, HttpRoute, Retries, WeightedRoundRobin, gateway_routes
+from .routes import Destination, HttpRoute, WeightedRoundRobin, gateway_routes, mesh_routes, public_hosts
 from .services import KnativeService, cluster_defaults, env_sources, knative_services
 from .launcher import Launcher
 from .status import Console
@@ -36,8 +36,11 @@ class Runtime:
         self.console = console or Console()
         docs = load_all(config.knative_dirs + config.istio_dirs)
         defaults = cluster_defaults(docs)
-        self.services: dict[str, KnativeService] = knative_services(docs, config.functions_dir, defaults)
+        self.problems: list[str] = []
+        self.services: dict[str, KnativeService] = knative_services(docs, config.functions_dir, defaults, self.problems)
         self.routes: list[HttpRoute] = gateway_routes(docs)
+        self.mesh_routes = mesh_routes(docs)
+        self.public_host = config.public_host or next(iter(public_hosts(docs)), None)
         self.authenticator = Authenticator(jwt_rules(docs), KeySets(self.fetch))
         self.policies = policies(docs)
         self.settings = ScalingSettings(
@@ -70,6 +73,8 @@ class Runtime:
         self._route_lines = self._describe_routes()
         self.console.line(f"runtime: gateway on {self.url}  ({len(self.services)} services, {len(self.routes)} routes, "
                           f"scale-to-zero grace {self.settings.grace_seconds:g}s)")
+        for problem in self.problems:
+            self.console.line(f"runtime: NOT RUNNABLE: {problem}")
         self.console.table([self._row(p) for p in self.pools.values()])
         for pool in self.pools.values():
             pool.warm_up()
@@ -108,40 +113,33 @@ class Runtime:
 
     # -- what the gateway asks -----------------------------------------------------------
     def resolve(self, route: HttpRoute, destination: Destination) -> tuple[KnativeService, RevisionPool] | None:
-        found = self._service_for_host(self._upstream_host(route, destination), route.namespace)
-        if found is None:
-            return None
-        service, revision = found
-        if revision is None:
-            revision = service.traffic[self._traffic[service.name].next()].revision
-        return service, self.pools[(service.name, revision)]
+        found = self.service_for_host(self._upstream_host(route, destination), route.namespace)
+        return self.pool_for(*found) if found else None
 
     def authority_of(self, route: HttpRoute, destination: Destination, service: KnativeService) -> str:
         return destination.request_headers.host_override() or route.authority or f"{service.name}.{service.namespace}.svc.cluster.local"
 
-    def internal_request(self, handler, path: str, query: str, body: bytes):
-        if path in ("/_runtime/status", "/_runtime/status/"):
-            return gateway.json_response(self.status())
-        prefix = "/_runtime/services/"
-        if path.startswith(prefix):  # what cluster-local URLs (http://<svc>.<ns>.svc...) become locally
-            name, _, rest = path[len(prefix):].partition("/")
-            found = self._service_for_host(name, None)
-            if found:
-                service, revision = found
-                pool = self.pools[(service.name, revision or service.traffic[self._traffic[service.name].next()].revision)]
-                headers = [(k, v) for k, v in handler.headers.items() if k.lower() not in ("host", "connection", "content-length")]
-                headers.append(("Host", f"{service.name}.{service.namespace}.svc.cluster.local"))
-                return gateway.forward_with_retries(pool, handler.command, "/" + rest + (f"?{query}" if query else ""),
-                                                    headers, body, pool.revision.timeout_seconds, Retries.parse(None))
-        return gateway.problem(404, "Not found", f"no such runtime endpoint: {path}", path)
+    def pool_for(self, service: KnativeService, revision: str | None) -> tuple[KnativeService, RevisionPool]:
+        """The pool of `revision`, or of the revision spec.traffic picks next."""
+        if revision is None:
+            revision = service.traffic[self._traffic[service.name].next()].revision
+        return service, self.pools[(service.name, revision)]
+
+    def public_host_of(self, host: str) -> str:
+        """Requests to 127.0.0.1:8080 are judged as if sent to the public host the manifests
+        name (AuthorizationPolicies match on `hosts`)."""
+        hostname = host.rsplit(":", 1)[0].strip("[]") if host else ""
+        if hostname in ("", "127.0.0.1", "localhost", "::1", self.config.host) and self.public_host:
+            return self.public_host
+        return host
 
     def fetch(self, url: str) -> bytes:
         """GET a URL the manifests name (a jwksUri); cluster-local services are served by the runtime."""
         url = self.config.jwks_uri or url
         parts = urlsplit(url)
-        found = self._service_for_host(parts.hostname or "", None) if parts.scheme == "http" else None
-        if found:
-            url = f"{self.url}/_runtime/services/{parts.hostname.split('.')[0]}{parts.path or '/'}" + (f"?{parts.query}" if parts.query else "")
+        name = (parts.hostname or "").split(".")[0]
+        if parts.scheme == "http" and (self.service_for_host(parts.hostname or "", None) or name in self.mesh_routes):
+            url = f"{self.url}/_runtime/services/{name}{parts.path or '/'}" + (f"?{parts.query}" if parts.query else "")
         with urllib.request.urlopen(url, timeout=10) as answer:
             return answer.read()
 
@@ -158,7 +156,8 @@ class Runtime:
                 "revisions": revisions,
             })
         extras = [{"name": x.spec.name, "running": x.running, "restarts": x.restarts} for x in self._extras]
-        return {"gateway": self.url, "grace_seconds": self.settings.grace_seconds, "services": services, "extras": extras}
+        return {"gateway": self.url, "public_host": self.public_host, "grace_seconds": self.settings.grace_seconds,
+                "services": services, "extras": extras, "problems": self.problems}
 
     # -- internals -----------------------------------------------------------------------
     def _upstream_host(self, route: HttpRoute, destination: Destination) -> str:
@@ -166,7 +165,7 @@ class Runtime:
             return destination.request_headers.host_override() or route.authority or destination.host
         return destination.host
 
-    def _service_for_host(self, host: str, default_namespace: str | None) -> tuple[KnativeService, str | None] | None:
+    def service_for_host(self, host: str, default_namespace: str | None) -> tuple[KnativeService, str | None] | None:
         """`name[.ns[.svc[.cluster.local]]][:port]` -> (service, None) or, for a Knative tag host
         `tag-name...`, (service, that tag's revision)."""
         labels = host.split(":", 1)[0].lower().split(".")
@@ -189,14 +188,22 @@ class Runtime:
     def _start_instance(self, instance: Instance) -> None:
         pool = self.pools[(instance.revision.service, instance.revision.name)]
         instance.on_exit = pool.instance_exited
-        instance.start(self._launcher, self.config.functions_dir)
+        instance.start(self._launcher)
 
     def _rewrite_cluster_urls(self, env: dict[str, str]) -> dict[str, str]:
         def local(match: re.Match) -> str:
             name = match.group(1)
-            return f"{self.url}/_runtime/services/{name}" if self._service_for_host(name, match.group(2)) else match.group(0)
+            known = self.service_for_host(name, match.group(2)) or name in self.mesh_routes
+            return f"{self.url}/_runtime/services/{name}" if known else match.group(0)
 
-        return {k: _CLUSTER_URL.sub(local, v) for k, v in env.items()}
+        def rewrite(value: str) -> str:
+            value = _CLUSTER_URL.sub(local, value)
+            root = self.config.container_root
+            if root and (value == root or value.startswith(root + "/")):  # paths inside the image
+                value = str(self.config.root) + value[len(root):]
+            return value
+
+        return {k: rewrite(v) for k, v in env.items()}
 
     def _pool_changed(self, pool: RevisionPool) -> None:
         if self._started:
@@ -209,7 +216,7 @@ class Runtime:
         lines: dict[str, list[str]] = {}
         for route in self.routes:
             for destination in route.destinations:
-                found = self._service_for_host(self._upstream_host(route, destination), route.namespace)
+                found = self.service_for_host(self._upstream_host(route, destination), route.namespace)
                 if found:
                     for text in route.describe():
                         method, _, path = text.partition(" ")

@@ -76,12 +76,21 @@ def cluster_defaults(docs: list[dict]) -> ClusterDefaults:
     return ClusterDefaults()
 
 
-def knative_services(docs: list[dict], functions_dir: Path, defaults: ClusterDefaults | None = None) -> dict[str, KnativeService]:
+def knative_services(docs: list[dict], functions_dir: Path, defaults: ClusterDefaults | None = None,
+                     problems: list[str] | None = None) -> dict[str, KnativeService]:
+    """The Services by name. A Service that cannot run raises ManifestError, or, when a
+    `problems` list is given, is left out with the reason appended (the rest still runs)."""
     defaults = defaults or ClusterDefaults()
     sources = env_sources(docs)
     services = {}
     for doc in of_kind(docs, SERVING, "Service"):
-        service = _service(doc, functions_dir, sources, defaults)
+        try:
+            service = _service(doc, functions_dir, sources, defaults)
+        except ManifestError as exc:
+            if problems is None:
+                raise
+            problems.append(str(exc))
+            continue
         services[service.name] = service
     return services
 
@@ -165,8 +174,8 @@ def container_env(container: dict, namespace: str, sources: dict, owner: str) ->
                 data = sources.get((kind, namespace, ref[key]["name"]))
                 if data is None:
                     # Secrets are rarely committed; locally their values come from the shell (stack.env).
-                    print(f"runtime: {owner}: {kind} {ref[key]['name']} is not in the manifests; "
-                          "its values must come from the environment", file=sys.stderr)
+                    _warn_once(f"runtime: {kind} {namespace}/{ref[key]['name']} is not in the manifests; "
+                               "its values must come from the environment")
                     continue
                 env.update({ref.get("prefix", "") + k: v for k, v in data.items()})
     for item in container.get("env") or []:
@@ -181,3 +190,12 @@ def container_env(container: dict, namespace: str, sources: dict, owner: str) ->
                 if value is not None:
                     env[item["name"]] = value
     return env
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        print(message, file=sys.stderr)
