@@ -1,15 +1,29 @@
 """Strict verification of access tokens: signature by a published key (JWKS, by `kid`), an
-allow-list of algorithms, and required exp/iat/iss/aud/sub/jti claims."""
+allow-list of algorithms, required exp/iat/iss/aud/sub/jti claims, and the deny list of
+logged-out tokens.
+
+Deny list: the auth function's logout stores `auth:denied-jti:<jti>` in Redis until the token's
+`exp`; `verify` refuses a token whose jti is there. The lookup fails OPEN: when Redis cannot be
+reached the token is accepted and a warning is logged. Why: access tokens live minutes
+(AUTH_ACCESS_TOKEN_TTL_SECONDS), so the deny list only shortens an already short window, and
+failing closed would turn every Redis outage into an outage of every authenticated endpoint of
+every function. The refresh-token family is revoked in PostgreSQL at logout regardless, so a
+logged-out session cannot be extended even while Redis is down.
+"""
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
 
+from . import cache, logs
 from .config import env, env_list
 from .errors import forbidden, unauthorized
 
 REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti"]
 ADMIN = "admin"
+DENIED_JTI_PREFIX = "auth:denied-jti:"
+
+log = logs.get(__name__)
 
 _jwks_client = None
 _lock = threading.Lock()
@@ -71,7 +85,23 @@ def verify(token: str) -> Principal:
     roles = claims.get("roles", [])
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise unauthorized("invalid token: roles must be a list of strings")
+    if is_denied(str(claims["jti"])):
+        raise unauthorized("token has been revoked")
     return Principal(str(claims["sub"]), frozenset(roles), str(claims["jti"]))
+
+
+def denied_jti_key(jti: str) -> str:
+    """The Redis key that marks a token as logged out (written by the auth function)."""
+    return DENIED_JTI_PREFIX + jti
+
+
+def is_denied(jti: str) -> bool:
+    """Whether the token was logged out. Fails open when Redis is unreachable (see above)."""
+    try:
+        return bool(cache.client().exists(denied_jti_key(jti)))
+    except cache.unavailable_errors() as exc:
+        log.warning("deny-list lookup failed, accepting the token", extra={"error": str(exc)})
+        return False
 
 
 def principal_from(authorization: str | None) -> Principal:

@@ -37,6 +37,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_REQUEST_BYTES", "Largest accepted request body.", "65536"),
     Setting("PRODUCT_CACHE_TTL_SECONDS", "How long a product read stays cached in Redis.", "300"),
     Setting("OUTBOX_POLL_SECONDS", "How often the outbox relay looks for rows without a NOTIFY.", "1.0"),
+    Setting("AUTH_SIGNING_KEYS", "Private RS256 keys of the auth function: a PEM, or a JSON list of "
+            "{kid, pem}, current key first (`python -m auth.keys generate`).", secret=True),
+    Setting("AUTH_ACCESS_TOKEN_TTL_SECONDS", "Lifetime of an access token (JWT).", "900"),
+    Setting("AUTH_REFRESH_TOKEN_TTL_SECONDS", "Lifetime of a refresh token; each use issues a new one.", "2592000"),
+    Setting("AUTH_LOGIN_MAX_FAILURES_PER_ACCOUNT", "Failed logins per email within the window before 429.", "5"),
+    Setting("AUTH_LOGIN_MAX_FAILURES_PER_ADDRESS", "Failed logins per client address within the window before 429.", "20"),
+    Setting("AUTH_LOGIN_FAILURE_WINDOW_SECONDS", "How long failed logins are counted (and a block lasts).", "900"),
+    Setting("AUTH_TRUSTED_PROXY_HOPS", "Reverse proxies in front of the function whose X-Forwarded-For "
+            "entries are trusted; 0 uses the peer address.", "0"),
     # Checkout (cart, inventory, orders, payments)
     Setting("CART_IDLE_TTL_SECONDS", "A cart untouched this long expires from Redis.", "604800"),
     Setting("CART_MAX_LINES", "Most distinct products in one cart.", "50"),
