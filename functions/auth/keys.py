@@ -12,7 +12,12 @@ Generate a key set (local dev and tests; in production store the output in the S
     python -m auth.keys generate [--kid KID] [--keep previous.json] [--shell]
 
 `--keep FILE` appends the keys already in FILE (rotation); `--shell` prints an
-`AUTH_SIGNING_KEYS='...'` line for an env file instead of bare JSON.
+`AUTH_SIGNING_KEYS='...'` line for an env file instead of bare JSON. For a local state dir:
+
+    python -m auth.keys ensure .state/auth-signing-keys.json
+
+writes a new key set there (mode 0600) unless the file already holds a valid one, so tokens
+survive restarts; then `AUTH_SIGNING_KEYS="$(cat .state/auth-signing-keys.json)"`.
 """
 from __future__ import annotations
 
@@ -136,10 +141,24 @@ def main(argv: list[str]) -> int:
     gen.add_argument("--kid", help="key id of the new key (default: its RFC 7638 thumbprint)")
     gen.add_argument("--keep", type=Path, help="a JSON key set whose keys stay published after the new one")
     gen.add_argument("--shell", action="store_true", help="print AUTH_SIGNING_KEYS='...' for an env file")
+    ensure = commands.add_parser("ensure", help="write a key set to FILE unless it already holds one")
+    ensure.add_argument("file", type=Path)
     args = parser.parse_args(argv)
+    if args.command == "ensure":
+        return _ensure(args.file)
     keys = [generate(args.kid)] + (parse(args.keep.read_text()) if args.keep else [])
     text = to_json(keys)
     print(f"AUTH_SIGNING_KEYS='{text}'" if args.shell else text)  # JSON holds no single quote
+    return 0
+
+
+def _ensure(path: Path) -> int:
+    if path.exists():
+        parse(path.read_text())  # a ConfigError here means the file is damaged: say so, keep it
+        return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(to_json([generate()]))
     return 0
 
 

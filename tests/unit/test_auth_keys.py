@@ -155,3 +155,14 @@ def test_verify_refuses_forged_and_wrong_tokens(verifier, key_pair):
         with pytest.raises(Problem) as refused:
             fnkit.auth.verify(token)
         assert refused.value.status == 401, name
+
+
+def test_ensure_command_writes_a_private_key_set_once(tmp_path):
+    target = tmp_path / "state" / "auth-signing-keys.json"
+    assert keys.main(["ensure", str(target)]) == 0
+    first = target.read_text()
+    assert oct(target.stat().st_mode & 0o777) == "0o600" and len(keys.parse(first)) == 1
+    assert keys.main(["ensure", str(target)]) == 0 and target.read_text() == first
+    target.write_text("damaged")
+    with pytest.raises(ConfigError):
+        keys.main(["ensure", str(target)])
