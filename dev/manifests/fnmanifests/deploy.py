@@ -122,12 +122,28 @@ def traffic_patch(latest: str | None, previous: str | None, percent: int | None)
         {"revisionName": latest, "percent": percent, "tag": "canary"}]}}
 
 
+def held_traffic(current: str) -> list[dict]:
+    """Keep serving the current revision; the one being created gets 0% until a canary."""
+    return [{"revisionName": current, "percent": 100, "tag": "stable"},
+            {"latestRevision": True, "percent": 0, "tag": "canary"}]
+
+
 def cmd_deploy(args, store) -> int:
     doc = pick_service(render(args.overlay), args.fn)
+    why_not = cluster_status()
+    if args.hold:
+        if why_not:
+            current = f"{args.fn}-current"
+            print(f"{args.fn}: {why_not}; holding traffic on a placeholder revision name")
+        else:
+            svc = json.loads(kubectl("get", "ksvc", args.fn, "-n", NAMESPACE, "-o", "json"))
+            current = (svc.get("status") or {}).get("latestReadyRevisionName")
+            if not current:
+                raise DeployError(f"{args.fn} has no ready revision to hold traffic on: deploy without HOLD")
+        doc = Doc(doc.file, doc.index, _merged(doc.body, {"spec": {"traffic": held_traffic(current)}}))
     validate_service(doc, store)
     rendered = write_state(args.overlay, args.fn, "yaml", _yaml(doc.body))
     print(f"{args.fn}: rendered and valid -> {rendered}")
-    why_not = cluster_status()
     if why_not:
         print(f"{args.fn}: not applied: {why_not}")
         return 0
@@ -187,6 +203,9 @@ def main(argv=None) -> int:
         p = sub.add_parser(name)
         p.add_argument("--fn", required=True, help="Knative Service name, e.g. products-list")
         p.add_argument("--overlay", default="dev")
+        if name == "deploy":
+            p.add_argument("--hold", action="store_true",
+                           help="keep 100%% on the current revision (then `canary`)")
         if name == "canary":
             p.add_argument("--percent", type=int, required=True)
             p.add_argument("--latest", help="revision to send PERCENT to (default: latest ready)")
