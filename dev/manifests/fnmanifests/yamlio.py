@@ -29,7 +29,7 @@ def dump_all(docs) -> str:
     return yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False)
 
 
-class _NoAliasDumper(yaml.SafeDumper):
+class _NoAliasDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
     """Generated manifests repeat small lists; anchors (&id001) would only confuse readers."""
 
     def ignore_aliases(self, data):
