@@ -22,8 +22,10 @@ def stack_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def issuer(tmp_path_factory) -> TestIssuer:
-    return TestIssuer(tmp_path_factory.mktemp("idp"))
+def issuer(tmp_path_factory):
+    test_issuer = TestIssuer(tmp_path_factory.mktemp("idp"))
+    yield test_issuer
+    test_issuer.close()
 
 
 @pytest.fixture(scope="session")
@@ -77,3 +79,11 @@ def rds(stack_env):
 def unique() -> str:
     """A short suffix that keeps test data of different runs apart in the shared database."""
     return uuid.uuid4().hex[:8].upper()
+
+
+@pytest.fixture(scope="session")
+def products_api(start_function, relay) -> dict[str, str]:
+    """Base URLs of every products target, keyed by target name."""
+    from tests.support.catalog import PRODUCT_TARGETS
+
+    return {target: start_function(target) for target in PRODUCT_TARGETS}

@@ -6,28 +6,18 @@ import requests
 
 from fnkit.events import data_errors
 from tests.support.kafka_events import TopicReader
+from tests.support.catalog import create_product, new_product
 from tests.support.openapi import assert_conforms
 
 
 @pytest.fixture(scope="module")
-def products(start_function, relay):
-    return {
-        "list": start_function("products_list"),
-        "get": start_function("products_get"),
-        "create": start_function("products_create"),
-    }
-
-
-def new_product(unique: str, **overrides) -> dict:
-    body = {"sku": f"SKU-{unique}", "name": f"Kettle {unique}", "description": "1.7 l, steel",
-            "category": "kitchen", "price": {"amount": 3999, "currency": "EUR"}}
-    body.update(overrides)
-    return body
+def products(products_api):
+    return {"list": products_api["products_list"], "get": products_api["products_get"],
+            "create": products_api["products_create"], **products_api}
 
 
 def create(products, issuer, body):
-    return assert_conforms(requests.post(f"{products['create']}/api/products", json=body,
-                         headers={"Authorization": f"Bearer {issuer.admin_token()}"}, timeout=10))
+    return create_product(products, issuer.admin_token(), body)
 
 
 def test_create_then_get_misses_then_hits_cache_then_lists(products, issuer, unique, pg, rds, stack_env):

@@ -1,12 +1,13 @@
 """Check real responses against the published contract, docs/openapi.yaml (openapi-core)."""
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from openapi_core import OpenAPI
+from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
 SPEC = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
@@ -14,7 +15,9 @@ SPEC = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 
 @lru_cache(maxsize=1)
 def contract() -> OpenAPI:
-    return OpenAPI.from_file_path(str(SPEC))
+    # Problem details are JSON too; openapi-core only knows application/json by default.
+    config = Config(extra_media_type_deserializers={"application/problem+json": json.loads})
+    return OpenAPI.from_file_path(str(SPEC), config=config)
 
 
 def assert_conforms(response: requests.Response) -> requests.Response:

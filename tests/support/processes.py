@@ -49,12 +49,12 @@ class FunctionProcess:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "FunctionProcess":
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "functions_framework", "--target", self.target,
-             "--source", str(FUNCTIONS / self.domain / "main.py"), "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self._env, stdout=log, stderr=subprocess.STDOUT,
-        )
+        with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "functions_framework", "--target", self.target,
+                 "--source", str(FUNCTIONS / self.domain / "main.py"), "--host", "127.0.0.1", "--port", str(self.port)],
+                env=self._env, stdout=log, stderr=subprocess.STDOUT,
+            )
         wait_until_ready(self.url, self.process, self.log_path)
         return self
 
@@ -77,8 +77,9 @@ class BackgroundProcess:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "BackgroundProcess":
-        self.process = subprocess.Popen([sys.executable, *self.args], env=self._env,
-                                        stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen([sys.executable, *self.args], env=self._env, stdout=log,
+                                            stderr=subprocess.STDOUT)
         return self
 
     def stop(self) -> None:

@@ -1,12 +1,14 @@
-"""A test identity provider: an RSA key published as a JWKS file, and tokens signed by it.
+"""A test identity provider: an RSA key published as a JWKS over HTTP, and tokens signed by it.
 
 Functions verify tokens exactly as in production (JWT_JWKS_URL, JWT_ISSUER, JWT_AUDIENCE);
-only the key source is a file:// URL instead of the auth function.
+only the key comes from this small server instead of the auth function.
 """
 from __future__ import annotations
 
 import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import uuid
 from pathlib import Path
 
@@ -31,10 +33,12 @@ class TestIssuer:
         jwk.update({"kid": kid, "use": "sig", "alg": "RS256"})
         self.jwks_path = folder / "jwks.json"
         self.jwks_path.write_text(json.dumps({"keys": [jwk]}))
+        self._server = _serve(self.jwks_path.read_bytes())
+        self.jwks_url = f"http://127.0.0.1:{self._server.server_address[1]}/.well-known/jwks.json"
 
-    @property
-    def jwks_url(self) -> str:
-        return self.jwks_path.as_uri()
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
     def claims(self, user_id: str, roles: list[str], ttl: int = 300, **overrides) -> dict:
         now = int(time.time())
@@ -49,3 +53,22 @@ class TestIssuer:
 
     def admin_token(self) -> str:
         return self.token(roles=["admin"])
+
+
+def _serve(jwks: bytes) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True  # else each answer stalls ~40 ms (Nagle + delayed ACK)
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(jwks)))
+            self.end_headers()
+            self.wfile.write(jwks)
+
+        def log_message(self, *_):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
