@@ -18,11 +18,15 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from cloudevents.kafka import KafkaMessage, from_binary
+
+from fnkit.events import data_errors
+from tests.support.kafka_events import TopicReader
 
 from tests.support.processes import FunctionProcess, free_port
 
 # The fixtures; a test module takes them with `from tests.integration.conftest_checkout import *`.
-__all__ = ["start_checkout_function", "checkout_relay", "shop"]
+__all__ = ["start_checkout_function", "checkout_relay", "shop", "readers"]
 
 CHECKOUT_TARGETS = (
     "cart_get", "cart_add_item", "cart_update_item", "cart_remove_item", "cart_clear",
@@ -181,8 +185,12 @@ def checkout_relay(function_env, log_dir):
         process = subprocess.Popen([sys.executable, "-m", "fnkit.relay"], stdout=log, stderr=subprocess.STDOUT,
                                    env={**os.environ, **function_env, "PYTHONPATH": str(FUNCTIONS)})
     yield process
-    process.terminate()
-    process.wait(timeout=10)
+    process.terminate()  # a relay idle on the advisory lock (another one is active) ignores SIGTERM
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
 
 
 @pytest.fixture(scope="session")
@@ -270,3 +278,36 @@ def count(pg, sql: str, *params) -> int:
     with pg.cursor() as cur:
         cur.execute(sql, params)
         return cur.fetchone()[0]
+
+
+@pytest.fixture()
+def readers(stack_env):
+    """TopicReaders of the checkout topics, positioned at their ends before the test acts."""
+    opened = {topic: TopicReader(stack_env["KAFKA_BOOTSTRAP_SERVERS"], topic) for topic in ("orders", "inventory", "payments")}
+    yield opened
+    for reader in opened.values():
+        reader.close()
+
+
+def events_of(reader, subject: str, *types: str, timeout: float = 10.0) -> dict[str, object]:
+    """The first CloudEvent of each type with this subject (all must arrive), each checked
+    against its JSON Schema, keyed by type."""
+    def decode(record):
+        return from_binary(KafkaMessage(headers=dict(record.headers), key=record.key, value=record.value))
+
+    def found(records) -> dict:
+        events = {}
+        for record in records:
+            headers = dict(record.headers)
+            kind = headers.get("ce_type", b"").decode()
+            if headers.get("ce_subject", b"").decode() == subject and kind in types and kind not in events:
+                assert record.key == subject.encode()
+                events[kind] = decode(record)
+        return events
+
+    events = found(reader.records(timeout, until=lambda seen: len(found(seen)) == len(types)))
+    missing = set(types) - set(events)
+    assert not missing, f"no {sorted(missing)} for {subject} within {timeout}s"
+    for event in events.values():
+        assert data_errors(event["type"], event.data) == [], event.data
+    return events

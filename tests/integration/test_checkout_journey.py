@@ -8,15 +8,6 @@ import pytest
 from fnkit.events import data_errors
 from tests.integration.conftest_checkout import *  # noqa: F403 (fixtures)
 from tests.integration.conftest_checkout import ADDRESS, count
-from tests.support.kafka_events import TopicReader
-
-
-@pytest.fixture()
-def readers(stack_env):
-    opened = {topic: TopicReader(stack_env["KAFKA_BOOTSTRAP_SERVERS"], topic) for topic in ("orders", "inventory", "payments")}
-    yield opened
-    for reader in opened.values():
-        reader.close()
 
 
 def assert_event(reader, subject: str, event_type: str) -> dict:
