@@ -177,3 +177,41 @@ def test_the_command_line_exits_non_zero_on_findings(repo, store, capsys):
     edit(repo / PRODUCTS, "timeoutSeconds: 10", "timeoutSeconds: ten")
     assert main(["--root", str(repo), "-q"]) == 1
     assert "spec.template.spec.timeoutSeconds: 'ten' is not of type 'integer'" in capsys.readouterr().out
+
+
+def test_a_kafka_source_wired_to_existing_objects_passes_and_its_keda_annotations_are_checked(repo, findings):
+    (repo / "eventing" / "seeded-source.yaml").write_text("""\
+apiVersion: sources.knative.dev/v1
+kind: KafkaSource
+metadata:
+  name: seeded
+  namespace: fnshop
+  annotations:
+    autoscaling.eventing.knative.dev/max-scale: "5"
+    autoscaling.eventing.knative.dev/lag-treshold: "100"
+spec:
+  bootstrapServers: [fnshop-kafka-bootstrap.kafka.svc:9092]
+  topics: [products, no-such-topic]
+  sink:
+    ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: products-list}
+  delivery:
+    deadLetterSink:
+      ref: {apiVersion: eventing.knative.dev/v1alpha1, kind: KafkaSink, name: products}
+""")
+    assert only(findings(repo), "seeded-source.yaml") == [
+        'eventing/seeded-source.yaml: KafkaSource/seeded: metadata.annotations["autoscaling.eventing.knative.dev/'
+        "lag-treshold\"]: unknown annotation 'autoscaling.eventing.knative.dev/lag-treshold'; known: "
+        "activation-lag-threshold, class, cooldown-period, lag-threshold, max-scale, min-scale, polling-interval",
+        "eventing/seeded-source.yaml: KafkaSource/seeded: spec.topics[1]: topic 'no-such-topic' is declared by no KafkaSink"]
+
+
+def test_a_public_endpoint_denied_without_a_token_is_reported(repo, findings):
+    edit(repo / "istio/authorization-jwt.yaml", "        - /api/products\n", "        - /api/products\n        - /api/products/*\n")
+    edit(repo / "istio/authorization-jwt.yaml", "        methods:\n        - POST\n", "        methods:\n        - GET\n        - POST\n")
+    assert any("denies GET /api/products (products_list), a public endpoint, without a token" in f for f in findings(repo))
+
+
+def test_a_cluster_scoped_object_with_a_namespace_is_reported(repo, findings):
+    edit(repo / "istio/cluster-issuers.yaml", "  name: letsencrypt-prod\n", "  name: letsencrypt-prod\n  namespace: fnshop\n")
+    assert "istio/cluster-issuers.yaml: ClusterIssuer/letsencrypt-prod: metadata.namespace: ClusterIssuer is " \
+           "cluster-scoped: it takes no namespace" in findings(repo)

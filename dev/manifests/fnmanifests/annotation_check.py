@@ -77,10 +77,19 @@ def _scale_bounds(doc: Doc, body: dict) -> list[Finding]:
     annotations = _get(body, place + ["annotations"]) or {}
     low = annotations.get("autoscaling.knative.dev/min-scale") if isinstance(annotations, dict) else None
     high = annotations.get("autoscaling.knative.dev/max-scale") if isinstance(annotations, dict) else None
+    found = []
     if isinstance(low, str) and isinstance(high, str) and low.isdigit() and high.isdigit():
         if int(high) != 0 and int(low) > int(high):
-            return [doc.finding(field_path(place + ["annotations"]), f"min-scale {low} exceeds max-scale {high}")]
-    return []
+            found.append(doc.finding(field_path(place + ["annotations"]), f"min-scale {low} exceeds max-scale {high}"))
+    # A soft target above the hard limit can never be reached: the autoscaler would wait
+    # for concurrency that queue-proxy never lets through.
+    target = annotations.get("autoscaling.knative.dev/target") if isinstance(annotations, dict) else None
+    spec = _get(body, place[:-1] + ["spec"]) if doc.kind in ("Service", "Configuration") else body.get("spec")
+    limit = spec.get("containerConcurrency") if isinstance(spec, dict) else None
+    if isinstance(target, str) and _NUMBER.match(target) and isinstance(limit, int) and 0 < limit < float(target):
+        found.append(doc.finding(field_path(place + ["annotations", "autoscaling.knative.dev/target"]),
+                                 f"{target} exceeds containerConcurrency {limit}"))
+    return found
 
 
 def _places_with_annotations(body: dict) -> list[list]:
