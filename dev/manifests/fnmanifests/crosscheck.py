@@ -30,6 +30,7 @@ def run(root: Path, raw: list[Doc], rendered: dict[str, list[Doc]]) -> list[Find
             if target.service not in services:
                 missing.setdefault(target, []).append(dset.label)
         findings += _services(dset, services, targets, settings or [])
+        findings += _deployment_images(dset)
         if settings is not None:
             findings += _settings(dset, settings)
         findings += routes_check.run(dset, services, targets)
@@ -111,6 +112,21 @@ def _services(dset: DeploymentSet, services: dict, targets: list[Target], settin
         if visibility != "cluster-local":
             found.append(Finding(file, doc.label, 'metadata.labels["networking.knative.dev/visibility"]',
                                  "must be cluster-local: the Istio gateway (JWT checks) is the only way in"))
+    return found
+
+
+def _deployment_images(dset: DeploymentSet) -> list[Finding]:
+    """Deployments (the outbox relay) need their image set by each overlay, like Services."""
+    if not dset.label.startswith("knative/overlays/"):
+        return []
+    found = []
+    for doc in dset.of_kind("apps", "Deployment"):
+        containers = (((doc.body.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+        for i, c in enumerate(containers):
+            image = str(c.get("image", ""))
+            if ":" not in image.rsplit("/", 1)[-1] and "@" not in image:
+                found.append(Finding(dset.label, doc.label, f"spec.template.spec.containers[{i}].image",
+                                     f"{image!r} has no tag: add the image to this overlay's images:"))
     return found
 
 
