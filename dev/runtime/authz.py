@@ -68,7 +68,7 @@ def _rule_matches(rule: dict, facts: RequestFacts, workload: Workload) -> bool:
         return False
     if operations and not any(_operation_matches(o, facts) for o in operations):
         return False
-    return all(_condition_matches(c, facts, workload) for c in rule.get("when") or [])
+    return all(_condition_matches(c, facts) for c in rule.get("when") or [])
 
 
 def _source_matches(source: dict, facts: RequestFacts, workload: Workload) -> bool:
@@ -98,7 +98,7 @@ def _field_matches(spec: dict, key: str, value, test) -> bool:
     return not (negative_key in spec and value is not None and any(test(p, value) for p in spec[negative_key]))
 
 
-def _condition_matches(condition: dict, facts: RequestFacts, workload: Workload) -> bool:
+def _condition_matches(condition: dict, facts: RequestFacts) -> bool:
     values = _condition_values(condition["key"], facts)
     if "values" in condition and not any(_glob(p, v) for p in condition["values"] for v in values):
         return False

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import json
 import random
+import socketserver
 import time
 import traceback
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
 from .authz import RequestFacts, decide
+from .http11 import BadMessage, TooLarge, read_body, read_head
 from .jwt_auth import Identity, JwtRejected
 from .routes import HeaderOps, Retries
 from .scopes import Workload
@@ -36,8 +37,9 @@ class Refusal(Exception):
         self.status, self.title, self.detail, self.headers = status, title, detail, list(headers)
 
 
-class GatewayServer(ThreadingHTTPServer):
+class GatewayServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
+    allow_reuse_address = True
     request_queue_size = 256  # a burst of new connections must not be refused by the backlog
 
     def __init__(self, address, runtime):
@@ -45,18 +47,45 @@ class GatewayServer(ThreadingHTTPServer):
         super().__init__(address, GatewayHandler)
 
 
-class GatewayHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive with clients
+class GatewayHandler(socketserver.StreamRequestHandler):
+    """One client connection: HTTP/1.1 requests in sequence (keep-alive), one thread."""
     disable_nagle_algorithm = True
-    server_version = "fnshop-gateway"
+    timeout = 600  # an idle client connection is closed after this long
 
-    def log_message(self, format, *args):  # access logs come from the functions themselves
-        pass
+    def handle(self) -> None:
+        while True:
+            try:
+                head = read_head(self.rfile)
+            except (BadMessage, UnicodeDecodeError):
+                self._reply_and_close(problem(400, "Bad request", "malformed HTTP request head"))
+                return
+            except OSError:  # reset or idle timeout
+                return
+            if head is None:
+                return
+            start, self.headers = head
+            parts = start.split(" ")
+            if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+                self._reply_and_close(problem(400, "Bad request", f"not an HTTP/1.x request line: {start[:80]!r}"))
+                return
+            self.command, self.path, version = parts
+            connection = (self.headers.get("connection") or "").lower()
+            self.close_connection = connection == "close" or (version == "HTTP/1.0" and connection != "keep-alive")
+            if (self.headers.get("expect") or "").lower() == "100-continue":
+                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            try:
+                self._handle()
+            except OSError:  # the client went away mid-answer
+                return
+            if self.close_connection:
+                return
 
-    def __getattr__(self, name: str):
-        if name.startswith("do_"):  # every method goes through the same pipeline
-            return self._handle
-        raise AttributeError(name)
+    def _reply_and_close(self, response: UpstreamResponse) -> None:
+        self.command, self.close_connection = "GET", True
+        try:
+            self._reply(response, time.perf_counter())
+        except OSError:
+            pass
 
     def _handle(self) -> None:
         started = time.perf_counter()
@@ -81,7 +110,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
     def _dispatch(self, routes, path: str, query: str, body: bytes, identity) -> UpstreamResponse:
         """The first matching rule, its destination, the revision behind it, the forward."""
         runtime = self.server.runtime
-        matched = next(((r, m) for r in routes if (m := r.match(self.command, path, self.headers, _query_dict(query)))), None)
+        params = _query_dict(query)
+        matched = next(((r, m) for r in routes if (m := r.match(self.command, path, self.headers, params))), None)
         if matched is None:
             raise Refusal(404, "Not found", f"no route of the gateway matches {self.command} {path}")
         route, match = matched
@@ -153,21 +183,14 @@ class GatewayHandler(BaseHTTPRequestHandler):
         return headers
 
     def _read_body(self) -> bytes:
-        if self.headers.get("transfer-encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("content-length") or 0)
-        if length > MAX_BODY_BYTES:
+        try:
+            return read_body(self.rfile, self.headers, MAX_BODY_BYTES)
+        except TooLarge as exc:
             self.close_connection = True
-            raise Refusal(413, "Payload too large", f"the gateway accepts bodies up to {MAX_BODY_BYTES} bytes")
-        return self.rfile.read(length) if length else b""
+            raise Refusal(413, "Payload too large", str(exc)) from None
+        except (BadMessage, ValueError) as exc:
+            self.close_connection = True
+            raise Refusal(400, "Bad request", str(exc)) from None
 
     def _path(self) -> str:
         return urlsplit(self.path).path or "/"

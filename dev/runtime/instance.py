@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from .http11 import UpstreamConnection
 from .launcher import Launcher, stop_process
 from .services import Revision
 
@@ -82,19 +83,19 @@ class Instance:
             self.exited.wait(5)  # let the log pump flush the last lines
 
     # Keep-alive connections: a LIFO, so the warmest one is reused first.
-    def connection(self, timeout: float | None) -> tuple[http.client.HTTPConnection, bool]:
+    def connection(self, timeout: float | None) -> tuple[UpstreamConnection, bool]:
         """A connection and whether it was reused (a reused one may have been closed by the server)."""
         now = time.monotonic()
         with self._idle_lock:
             while self._idle:
                 conn, since = self._idle.pop()
                 if now - since < UPSTREAM_IDLE_SECONDS:
-                    conn.sock.settimeout(timeout)
+                    conn.settimeout(timeout)
                     return conn, True
                 conn.close()
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout), False
+        return UpstreamConnection(self.port, timeout), False
 
-    def give_back(self, conn: http.client.HTTPConnection) -> None:
+    def give_back(self, conn: UpstreamConnection) -> None:
         if self.state == "ready":
             with self._idle_lock:
                 self._idle.append((conn, time.monotonic()))

@@ -17,11 +17,11 @@ from .config import RuntimeConfig
 from .extras import SupervisedProcess, from_command_lines, from_deployments
 from .instance import Instance, process_env
 from .jwt_auth import Authenticator, KeySets, jwt_rules
+from .launcher import Launcher
 from .manifests import load_all
 from .pool import RevisionPool, ScalingSettings
 from .routes import Destination, HttpRoute, WeightedRoundRobin, gateway_routes, mesh_routes, public_hosts
 from .services import KnativeService, cluster_defaults, env_sources, knative_services
-from .launcher import Launcher
 from .status import Console
 
 KNATIVE_GATEWAYS = ("knative-local-gateway.", "knative-ingress-gateway.", "istio-ingressgateway.")
@@ -73,7 +73,7 @@ class Runtime:
         self._route_lines = self._describe_routes()
         self.console.line(f"runtime: gateway on {self.url}  ({len(self.services)} services, {len(self.routes)} routes, "
                           f"scale-to-zero grace {self.settings.grace_seconds:g}s)")
-        for problem in self.problems:
+        for problem in self.problems + self._unserved_jwks():
             self.console.line(f"runtime: NOT RUNNABLE: {problem}")
         self.console.table([self._row(p) for p in self.pools.values()])
         for pool in self.pools.values():
@@ -89,7 +89,8 @@ class Runtime:
         if self._stopped.is_set():
             return
         self._stopped.set()
-        self.console.line("runtime: stopping")
+        if self._started:
+            self.console.line("runtime: stopping")
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -101,7 +102,8 @@ class Runtime:
             thread.join(15)
         self._launcher.close()
         shutil.rmtree(self._run_dir, ignore_errors=True)
-        self.console.line("runtime: stopped")
+        if self._started:
+            self.console.line("runtime: stopped")
 
     def wait(self) -> None:
         self._stopped.wait()
@@ -155,11 +157,21 @@ class Runtime:
                 "traffic": [{"revision": t.revision, "percent": t.percent, "tag": t.tag} for t in service.traffic],
                 "revisions": revisions,
             })
-        extras = [{"name": x.spec.name, "running": x.running, "restarts": x.restarts} for x in self._extras]
+        extras = [{"name": x.spec.name, "running": x.running, "pid": x.pid, "restarts": x.restarts} for x in self._extras]
         return {"gateway": self.url, "public_host": self.public_host, "grace_seconds": self.settings.grace_seconds,
                 "services": services, "extras": extras, "problems": self.problems}
 
     # -- internals -----------------------------------------------------------------------
+    def _unserved_jwks(self) -> list[str]:
+        """jwksUris of cluster-local services the manifests do not define: every token would fail."""
+        found = []
+        for rule in self.authenticator.rules:
+            host = urlsplit(rule.jwks_uri or "").hostname or ""
+            if not self.config.jwks_uri and ".svc" in host and not (
+                    self.service_for_host(host, None) or host.split(".")[0] in self.mesh_routes):
+                found.append(f"jwksUri {rule.jwks_uri} names no Knative Service: tokens of {rule.issuer} will be refused")
+        return found
+
     def _upstream_host(self, route: HttpRoute, destination: Destination) -> str:
         if destination.host.startswith(KNATIVE_GATEWAYS):  # Knative behind Istio: the authority picks the service
             return destination.request_headers.host_override() or route.authority or destination.host
