@@ -26,7 +26,7 @@ from tests.support.kafka_events import TopicReader
 from tests.support.processes import FunctionProcess, free_port
 
 # The fixtures; a test module takes them with `from tests.integration.conftest_checkout import *`.
-__all__ = ["start_checkout_function", "checkout_relay", "shop", "readers"]
+__all__ = ["start_checkout_function", "shop", "readers"]
 
 CHECKOUT_TARGETS = (
     "cart_get", "cart_add_item", "cart_update_item", "cart_remove_item", "cart_clear",
@@ -44,25 +44,6 @@ INVENTORY_ROUTES = (  # (method, path pattern, target), as the cluster-local rou
 ADDRESS = {"name": "Ada Lovelace", "line1": "12 St James's Square", "city": "London", "postal_code": "SW1Y 4JH",
            "country": "GB"}
 GOOD_CARD = {"type": "card", "card_number": "4242424242424242", "exp_month": 12, "exp_year": 2035, "cvc": "123"}
-
-
-class CheckoutProcess(FunctionProcess):
-    """FunctionProcess that closes its copy of the log file once the child has it (no ResourceWarning)."""
-
-    def start(self) -> "CheckoutProcess":
-        import subprocess
-        import sys
-
-        from tests.support.processes import FUNCTIONS, wait_until_ready
-
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "functions_framework", "--target", self.target,
-                 "--source", str(FUNCTIONS / self.domain / "main.py"), "--host", "127.0.0.1", "--port", str(self.port)],
-                env=self._env, stdout=log, stderr=subprocess.STDOUT,
-            )
-        wait_until_ready(self.url, self.process, self.log_path)
-        return self
 
 
 class PathRouter:
@@ -137,7 +118,7 @@ def start_checkout_function(function_env, log_dir):
             if key not in running:
                 folder = log_dir / ("checkout" if not extra else f"checkout-{len(running)}")
                 folder.mkdir(exist_ok=True)
-                running[key] = CheckoutProcess(target, {**function_env, **base, **extra}, folder).start()
+                running[key] = FunctionProcess(target, {**function_env, **base, **extra}, folder).start()
             return running[key].url
 
     start.base_env = base
@@ -146,59 +127,11 @@ def start_checkout_function(function_env, log_dir):
         process.stop()
 
 
-class JwksServer:
-    """Serves the test issuer's JWKS over HTTP: PyJWT's PyJWKClient refuses file:// URLs."""
-
-    def __init__(self, jwks: bytes):
-        class Handler(http.server.BaseHTTPRequestHandler):
-            disable_nagle_algorithm = True
-
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(jwks)))
-                self.end_headers()
-                self.wfile.write(jwks)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/.well-known/jwks.json"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture(scope="session")
-def checkout_relay(function_env, log_dir):
-    """The outbox relay (`python -m fnkit.relay`); a second relay of the session waits on its lock."""
-    import os
-    import subprocess
-    import sys
-
-    from tests.support.processes import FUNCTIONS
-
-    with (log_dir / "checkout-relay.log").open("ab") as log:
-        process = subprocess.Popen([sys.executable, "-m", "fnkit.relay"], stdout=log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, **function_env, "PYTHONPATH": str(FUNCTIONS)})
-    yield process
-    process.terminate()  # a relay idle on the advisory lock (another one is active) ignores SIGTERM
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
-
-
-@pytest.fixture(scope="session")
-def shop(start_checkout_function, checkout_relay, issuer):
+def shop(start_checkout_function, relay, issuer):
     """Every checkout target running, orders wired to inventory through the router."""
-    jwks = JwksServer(issuer.jwks_path.read_bytes())
     router = PathRouter([])
-    start_checkout_function.base_env.update({"INVENTORY_URL": router.url, "JWT_JWKS_URL": jwks.url})
+    start_checkout_function.base_env["INVENTORY_URL"] = router.url
     targets = (*CHECKOUT_TARGETS, "products_create")
     with ThreadPoolExecutor(4) as pool:  # start-up is mostly waiting for imports: overlap it
         urls = dict(zip(targets, pool.map(start_checkout_function, targets)))
@@ -206,7 +139,6 @@ def shop(start_checkout_function, checkout_relay, issuer):
     router.start()
     yield Shop(urls, issuer, router.url)
     router.stop()
-    jwks.stop()
 
 
 class Shop:
