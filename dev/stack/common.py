@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +44,15 @@ def say(msg: str) -> None:
     print(f"stack: {msg}", flush=True)
 
 
+@contextmanager
+def step(msg: str):
+    """Announce a one-time, possibly slow step (installs, initdb, formatting) and time it."""
+    say(f"{msg} ...")
+    start = time.monotonic()
+    yield
+    say(f"{msg}: done in {time.monotonic() - start:.1f}s")
+
+
 def ensure_state() -> None:
     LOGS.mkdir(parents=True, exist_ok=True)
     # The postgres OS user must be able to walk into the state folder (mkdtemp makes 0700).
@@ -63,11 +73,11 @@ def apt_install(*packages: str) -> None:
     if shutil.which("apt-get") is None:
         raise StackError(f"missing {' '.join(packages)} and no apt-get to install it")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    say(f"installing {' '.join(packages)} with apt-get")
-    if not _apt_updated:
-        run(["apt-get", "update", "-q"], env)
-        _apt_updated = True
-    run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages], env)
+    with step(f"installing {' '.join(packages)} with apt-get"):
+        if not _apt_updated:
+            run(["apt-get", "update", "-q"], env)
+            _apt_updated = True
+        run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages], env)
 
 
 def run(argv: list[str], env: dict | None = None, cwd: Path | None = None) -> str:
@@ -194,7 +204,10 @@ def tail(path: Path, lines: int = 30) -> str:
             text = f.read().decode(errors="replace")
     except OSError:
         return f"  ({path} does not exist)"
-    return _last_lines(text, lines)
+    # Java stack frames push the one line that says what went wrong out of view.
+    kept = [line for line in text.splitlines()
+            if not line.lstrip().startswith(("at ", "... ")) or not line[:1].isspace()]
+    return _last_lines("\n".join(kept), lines)
 
 
 def _last_lines(text: str, lines: int) -> str:

@@ -9,6 +9,7 @@
     stack.py status               one line per service
     stack.py logs [SERVICE...] [-f] [-n N]
     stack.py env                  print the KEY=VALUE lines of stack.env
+    stack.py topics               list the topics the KafkaSink manifests declare (name partitions)
 
 SERVICE is postgres, redis or kafka. State (data, logs, pids, jars) lives in $FNSHOP_STATE_DIR
 (default <repo>/.state). Ports: FNSHOP_PG_PORT, FNSHOP_REDIS_PORT, FNSHOP_KAFKA_PORT,
@@ -61,12 +62,15 @@ def bring_up(names: list[str]) -> None:
     # boots while postgres and redis start.
     for name in names:
         SERVICES[name].ensure_installed()
-    order = [n for n in ("kafka", "redis", "postgres") if n in names]
-    started = {name: SERVICES[name].start() for name in order}
+    started, since = {}, {}
+    for name in [n for n in ("kafka", "redis", "postgres") if n in names]:
+        since[name] = time.monotonic()
+        started[name] = SERVICES[name].start()
     for name in names:
-        waited = SERVICES[name].wait()
+        SERVICES[name].wait()
         what = "started" if started[name] else "already running"
-        say(f"{name:<8} {what}, answers (waited {waited:.1f}s)   {SERVICES[name].url()}")
+        took = time.monotonic() - since[name]
+        say(f"{name:<8} {what}, answers after {took:.1f}s   {SERVICES[name].url()}")
     if "kafka" in names:
         topics.ensure_topics(svc_kafka.admin)
     common.write_atomic(ENV_FILE, "\n".join(env_lines()) + "\n")
@@ -121,6 +125,15 @@ def cmd_logs(args) -> None:
     os.execvp("tail", argv)
 
 
+def cmd_topics(args) -> None:
+    folder = topics.eventing_dir()
+    declared = topics.declared_topics(folder)
+    for name, partitions in sorted(declared.items()):
+        print(f"{name} {partitions}")
+    if not declared:
+        say(f"no KafkaSink topics declared under {folder}")
+
+
 def cmd_env(args) -> None:
     print("\n".join(env_lines()))
 
@@ -141,6 +154,7 @@ def main(argv: list[str]) -> None:
     logs.add_argument("-f", "--follow", action="store_true")
     logs.add_argument("-n", "--lines", type=int, default=40)
     sub.add_parser("env")
+    sub.add_parser("topics")
     args = parser.parse_args(argv)
     unknown = [s for s in getattr(args, "services", []) if s not in SERVICES]
     if unknown:

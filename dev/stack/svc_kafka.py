@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 from common import (HOST, LOGS, STACK_DIR, STATE, StackError, alive, apt_install, env_port,
-                    port_open, read_pid, require_free, run, say, spawn, terminate, wait_ready,
+                    port_open, read_pid, require_free, run, spawn, step, terminate, wait_ready,
                     write_atomic)
 
 NAME = "kafka"
@@ -51,8 +51,9 @@ def url() -> str:
 
 
 def pid() -> int | None:
+    # Our broker is the java process started with our server.properties.
     found = read_pid(PIDFILE)
-    return found if alive(found, MAIN) else None
+    return found if alive(found, str(PROPERTIES)) else None
 
 
 def ensure_installed() -> None:
@@ -98,18 +99,19 @@ def stop() -> bool:
         return False
     # SIGTERM = controlled shutdown: logs are flushed, the next start needs no recovery.
     # 60 s covers the one-time class archive dump (a few seconds) on top of that.
-    clean = terminate(running, MAIN, 60, signal.SIGTERM)
+    clean = terminate(running, str(PROPERTIES), 60, signal.SIGTERM)
     _finish_cds(clean)
     PIDFILE.unlink(missing_ok=True)
     return True
 
 
-# ---- internals -------------------------------------------------------------------------------
-
-def admin(**kwargs):
+def admin():
     from kafka.admin import KafkaAdminClient
     return KafkaAdminClient(bootstrap_servers=url(), client_id="fnshop-stack",
-                            bootstrap_timeout_ms=3000, request_timeout_ms=10000, **kwargs)
+                            bootstrap_timeout_ms=3000, request_timeout_ms=10000)
+
+
+# ---- internals -------------------------------------------------------------------------------
 
 
 def _java() -> str:
@@ -129,9 +131,9 @@ def _fetch_jars() -> None:
     HOME.mkdir(parents=True, exist_ok=True)
     fresh = HOME / "libs.new"
     shutil.rmtree(fresh, ignore_errors=True)
-    say("resolving Kafka jars with Maven (pom.xml changed or first run)")
-    run(["mvn", "-B", "-q", "-f", str(POM), "dependency:copy-dependencies",
-         f"-DoutputDirectory={fresh}", "-DincludeScope=runtime"], cwd=STACK_DIR)
+    with step("resolving the Kafka jars with Maven (first run, or pom.xml changed)"):
+        run(["mvn", "-B", "-q", "-f", str(POM), "dependency:copy-dependencies",
+             f"-DoutputDirectory={fresh}", "-DincludeScope=runtime"], cwd=STACK_DIR)
     if not list(fresh.glob("kafka_2.13-*.jar")):
         raise StackError(f"Maven ran but put no kafka_2.13 jar into {fresh}")
     shutil.rmtree(LIBS, ignore_errors=True)
@@ -177,6 +179,11 @@ auto.create.topics.enable=false
 group.initial.rebalance.delay.ms=0
 group.min.session.timeout.ms=1000
 
+# After a kill -9 the controller refuses the restarted broker ("duplicate registration") until
+# the dead incarnation's session expires: 4 s instead of 9 s. Heartbeats are in-process.
+broker.session.timeout.ms=4000
+broker.heartbeat.interval.ms=1000
+
 # A 2-core machine: fewer threads and a smaller compaction buffer than the defaults.
 num.network.threads=2
 num.io.threads=4
@@ -213,10 +220,10 @@ def _format_if_needed() -> None:
     if not CLUSTER_ID.exists():
         CLUSTER_ID.write_text(_random_cluster_id() + "\n")
     cluster_id = CLUSTER_ID.read_text().strip()
-    say(f"formatting KRaft log dir {DATA} (cluster id {cluster_id})")
-    run([_java(), "-Xmx256m", "-XX:+UseSerialGC", f"-Dlog4j2.configurationFile={LOG4J}",
-         "-cp", f"{LIBS}/*", "kafka.tools.StorageTool", "format", "--standalone",
-         "-t", cluster_id, "-c", str(PROPERTIES)], cwd=HOME)
+    with step(f"formatting the KRaft log dir {DATA} (cluster id {cluster_id})"):
+        run([_java(), "-Xmx256m", "-XX:+UseSerialGC", f"-Dlog4j2.configurationFile={LOG4J}",
+             "-cp", f"{LIBS}/*", "kafka.tools.StorageTool", "format", "--standalone",
+             "-t", cluster_id, "-c", str(PROPERTIES)], cwd=HOME)
 
 
 def _random_cluster_id() -> str:

@@ -11,10 +11,11 @@ import pwd
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
-from common import (HOST, LOGS, STATE, TIMEOUT, StackError, alive, apt_install, env_port,
-                    read_pid, require_free, run, say, tail, terminate, wait_ready)
+from common import (HOST, LOGS, STATE, TIMEOUT, StackError, apt_install, env_port,
+                    read_pid, require_free, run, say, step, tail, terminate, wait_ready)
 
 NAME = "postgres"
 BIN = Path("/usr/lib/postgresql/15/bin")
@@ -36,9 +37,43 @@ def url() -> str:
 
 def pid() -> int | None:
     # postmaster.pid is postgres's own lock file; its first line is the postmaster's pid.
-    # The data folder in the command line tells our postmaster from any other.
+    # Every process of a cluster runs in its data folder: that tells ours from any other.
     found = read_pid(DATA / "postmaster.pid")
-    return found if alive(found, str(DATA)) else None
+    return found if found in _cluster_processes() else None
+
+
+def _cluster_processes() -> list[int]:
+    """Live processes whose working directory is our data folder: the postmaster and its
+    children, including backends orphaned by a postmaster that was kill -9'd."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.readlink(entry / "cwd") == str(DATA):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue  # gone, or a zombie (no cwd)
+    return pids
+
+
+def _clear_stale_locks() -> None:
+    """After a postmaster was killed, postgres refuses to start while its lock files name a
+    pid that still exists (a zombie not yet reaped, or a number reused by another process)
+    or while orphaned backends still hold the old shared memory. Wait for the orphans (they
+    exit on their own once the postmaster is gone); then no process uses the folder and the
+    lock files are stale by definition."""
+    deadline = time.monotonic() + 15
+    while _cluster_processes():
+        if time.monotonic() > deadline:
+            raise StackError(f"processes {_cluster_processes()} still run in {DATA} without a "
+                             "postmaster; stop them, then run up again")
+        time.sleep(0.1)
+    stale = [p for p in [DATA / "postmaster.pid", *SOCKETS.glob(".s.PGSQL.*")] if p.exists()]
+    if stale:
+        say(f"removing {', '.join(p.name for p in stale)} left by a postgres that did not "
+            "stop cleanly")
+        for path in stale:
+            path.unlink(missing_ok=True)
 
 
 def ensure_installed() -> None:
@@ -56,6 +91,7 @@ def start() -> bool:
     ensure_installed()
     _prepare_dirs()
     _initdb_if_needed()
+    _clear_stale_locks()
     _write_config()
     require_free(port(), NAME, PORT_ENV)
     # -w: pg_ctl itself waits until the server accepts connections (and says why not).
@@ -76,9 +112,13 @@ def wait() -> float:
     import psycopg2
 
     def check() -> bool:
-        with psycopg2.connect(url(), connect_timeout=2) as conn, conn.cursor() as cur:
-            cur.execute("select 1")
-            return cur.fetchone() == (1,)
+        conn = psycopg2.connect(url(), connect_timeout=2)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("select 1")
+                return cur.fetchone() == (1,)
+        finally:
+            conn.close()
     return wait_ready(NAME, check, LOG, lambda: pid() is not None)
 
 
@@ -94,7 +134,7 @@ def stop() -> bool:
                           stderr=subprocess.STDOUT, text=True)
     if proc.returncode != 0 and pid():
         say(f"pg_ctl stop failed ({proc.stdout.strip()}); sending SIGQUIT")
-        terminate(running, str(DATA), 10, signal.SIGQUIT)
+        terminate(running, "postgres", 10, signal.SIGQUIT)
     return True
 
 
@@ -119,15 +159,30 @@ def _prepare_dirs() -> None:
     DATA.chmod(0o700)  # postgres refuses a data folder others can read
     LOG.touch()
     os.chown(LOG, owner.pw_uid, owner.pw_gid)  # pg_ctl opens the log as the postgres user
-    probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(DATA)])
-    if probe.returncode != 0:
-        raise StackError(f"the postgres OS user cannot reach {DATA}: every folder above "
-                         f"{STATE} must be searchable by others (chmod o+x), or set "
-                         "FNSHOP_STATE_DIR elsewhere")
+    _let_postgres_through()
     # A unix socket path is limited to 107 bytes (sun_path).
     if len(f"{SOCKETS}/.s.PGSQL.{port()}.lock") > 107:
         raise StackError(f"socket folder {SOCKETS} is too long a path for a unix socket; "
                          "use a shorter FNSHOP_STATE_DIR")
+
+
+def _as_postgres_ok(*test_args: str) -> bool:
+    return subprocess.run(["runuser", "-u", "postgres", "--", "test", *test_args]).returncode == 0
+
+
+def _let_postgres_through() -> None:
+    """The postgres OS user must walk down to the data folder. A clone under /root (0700)
+    blocks it: grant search permission (o+x, which lists nothing) on the folders in the way."""
+    if _as_postgres_ok("-w", str(DATA)):
+        return
+    for folder in reversed(DATA.parents):
+        if not _as_postgres_ok("-x", str(folder)):
+            say(f"granting search permission (o+x) on {folder} so the postgres user can "
+                "reach its data folder")
+            folder.chmod(folder.stat().st_mode | 0o001)
+    if not _as_postgres_ok("-w", str(DATA)):
+        raise StackError(f"the postgres OS user still cannot write {DATA}; "
+                         "set FNSHOP_STATE_DIR to a folder it can reach")
 
 
 def _initdb_if_needed() -> None:
@@ -136,12 +191,12 @@ def _initdb_if_needed() -> None:
     # No PG_VERSION means initdb never finished: whatever is there is a half-made cluster.
     for child in DATA.iterdir():
         shutil.rmtree(child) if child.is_dir() else child.unlink()
-    say(f"initdb {DATA}")
     # Local socket: trust (only root and postgres can reach the socket folder).
     # TCP: scram passwords, so DATABASE_URL exercises real authentication.
-    run(_as_postgres("initdb", "-D", str(DATA), "-U", "postgres", "-E", "UTF8",
-                     "--locale=C.UTF-8", "--auth-local=trust", "--auth-host=scram-sha-256",
-                     "--no-sync"), env=_env(), cwd=HOME)
+    with step(f"initdb {DATA}"):
+        run(_as_postgres("initdb", "-D", str(DATA), "-U", "postgres", "-E", "UTF8",
+                         "--locale=C.UTF-8", "--auth-local=trust", "--auth-host=scram-sha-256",
+                         "--no-sync"), env=_env(), cwd=HOME)
     with open(DATA / "postgresql.conf", "a") as conf:
         conf.write("\n# fnshop dev stack: settings rewritten on every start\n"
                    "include_if_exists = 'fnshop.conf'\n")
