@@ -215,3 +215,9 @@ def test_a_cluster_scoped_object_with_a_namespace_is_reported(repo, findings):
     edit(repo / "istio/cluster-issuers.yaml", "  name: letsencrypt-prod\n", "  name: letsencrypt-prod\n  namespace: fnshop\n")
     assert "istio/cluster-issuers.yaml: ClusterIssuer/letsencrypt-prod: metadata.namespace: ClusterIssuer is " \
            "cluster-scoped: it takes no namespace" in findings(repo)
+
+
+def test_duplicate_entries_of_a_list_map_are_reported(repo, findings):
+    edit(repo / PRODUCTS, "        - name: WORKERS\n", "        - name: THREADS\n          value: '4'\n        - name: WORKERS\n")
+    assert f"{PRODUCTS}: Service/products-list: spec.template.spec.containers[0].env[3]: duplicate entry " \
+           "(name='THREADS'); first at [1]" in findings(repo)

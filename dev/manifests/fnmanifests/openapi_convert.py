@@ -60,6 +60,10 @@ class SchemaBuilder:
             out["not"] = self.convert(node["not"], **sub, fragment=True)
         if "items" in node and isinstance(node["items"], dict):
             out["items"] = self.convert(node["items"], **sub, fragment=fragment)
+        if node.get("x-kubernetes-list-type") == "map" and node.get("x-kubernetes-list-map-keys"):
+            out[LIST_MAP_KEYS] = list(node["x-kubernetes-list-map-keys"])  # entries unique by key
+        elif node.get("x-kubernetes-list-type") == "set":
+            out["uniqueItems"] = True
 
         node_type = node.get("type")
         int_or_string = node.get("x-kubernetes-int-or-string") or node.get("format") == "int-or-string"
@@ -92,6 +96,9 @@ class SchemaBuilder:
 
 
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+# Our own keyword (schema_check registers it): a list-map's entries must differ in its keys,
+# as the API server enforces (two env vars of one name, two ports of one number).
+LIST_MAP_KEYS = "x-fnshop-list-map-keys"
 
 
 def crd_root(builder: SchemaBuilder, schema: dict) -> dict:

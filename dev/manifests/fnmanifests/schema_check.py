@@ -6,13 +6,32 @@ from functools import lru_cache
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
+from jsonschema.validators import extend
 
 from . import paths
 from .findings import Doc, Finding, field_path
+from .openapi_convert import LIST_MAP_KEYS
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+
+
+def _unique_by_keys(validator, keys, instance, schema):
+    if not validator.is_type(instance, "array"):
+        return
+    seen = {}
+    for i, item in enumerate(instance):
+        if not isinstance(item, dict):
+            continue
+        key = tuple(item.get(k) for k in keys)
+        if key in seen:
+            shown = ", ".join(f"{k}={v!r}" for k, v in zip(keys, key) if v is not None)
+            yield ValidationError(f"duplicate entry ({shown}); first at [{seen[key]}]", path=[i])
+        seen.setdefault(key, i)
+
+
+KubeValidator = extend(Draft202012Validator, {LIST_MAP_KEYS: _unique_by_keys})
 
 
 class SchemaStore:
@@ -28,7 +47,7 @@ class SchemaStore:
     @lru_cache(maxsize=None)
     def validator(self, api_version: str, kind: str) -> Draft202012Validator:
         schema = json.loads((self.directory / self.kinds[(api_version, kind)]["file"]).read_text())
-        return Draft202012Validator(schema)
+        return KubeValidator(schema)
 
     def kinds_of_group(self, api_version: str) -> list[str]:
         group = api_version.rpartition("/")[0]
