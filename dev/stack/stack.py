@@ -164,6 +164,8 @@ def main(argv: list[str]) -> None:
         handler(args)
     except StackError as exc:
         common.fail(str(exc))
+    except BrokenPipeError:  # `stack.py status | head -1`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except KeyboardInterrupt:
         common.fail("interrupted (servers already started keep running; `down` stops them)")
 

@@ -84,13 +84,22 @@ def stop() -> bool:
     try:
         # NOSAVE: there is no persistence to flush; the server exits and drops the connection.
         # No retries: redis-py would otherwise reconnect to the departed server for seconds.
-        redis.Redis(host=HOST, port=port(), socket_timeout=5,
+        # The port comes from the running server's config, not from the environment: a
+        # different FNSHOP_REDIS_PORT now must not shut down somebody else's Redis.
+        redis.Redis(host=HOST, port=_running_port(), socket_timeout=5,
                     retry=Retry(NoBackoff(), 0)).shutdown(nosave=True)
     except redis.exceptions.ConnectionError:
         pass  # expected: the server closed the connection while going down
-    except redis.exceptions.RedisError:
-        pass  # fall through to SIGTERM below
+    except (redis.exceptions.RedisError, OSError, ValueError):
+        pass  # fall through to SIGTERM below (Redis shuts down the same way on SIGTERM)
     if not wait_gone(running, "redis-server", 10):
         terminate(running, "redis-server", 10, signal.SIGTERM)
     PIDFILE.unlink(missing_ok=True)
     return True
+
+
+def _running_port() -> int:
+    for line in CONF.read_text().splitlines():
+        if line.startswith("port "):
+            return int(line.split()[1])
+    raise ValueError(f"no port in {CONF}")
