@@ -1,8 +1,8 @@
 """The outbox relay: publishes committed outbox rows to Kafka in id order and marks them sent
 only after the broker acknowledged them. While Kafka is down rows simply wait in PostgreSQL.
 
-Run one per database (`python -m fnkit.relay`); an advisory lock keeps a second one idle, so
-per-entity order survives a double deployment.
+Run one per database (`python -m fnkit.relay`); an advisory lock keeps a second one on
+standby (it retries the lock), so per-entity order survives a double deployment.
 """
 from __future__ import annotations
 
@@ -37,12 +37,17 @@ def publish_pending() -> int:
 
 
 def _listen_connection():
+    """A session holding the relay lock and listening for commits; None while another relay has it."""
     import psycopg2
 
-    conn = psycopg2.connect(env("DATABASE_URL"))
+    conn = psycopg2.connect(env("DATABASE_URL"), connect_timeout=5)
     conn.autocommit = True
     with conn.cursor() as cur:
-        cur.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
+        # try_ (not a blocking lock): a standby must stay responsive to SIGTERM.
+        cur.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_KEY,))
+        if not cur.fetchone()[0]:
+            conn.close()
+            return None
         cur.execute("LISTEN outbox")
     return conn
 
@@ -55,6 +60,9 @@ def run(stop: threading.Event) -> None:
         try:
             if conn is None:
                 conn = _listen_connection()
+                if conn is None:
+                    stop.wait(poll)
+                    continue
                 log.info("relay active")
             while publish_pending():
                 pass
