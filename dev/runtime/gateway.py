@@ -199,7 +199,9 @@ class GatewayHandler(socketserver.StreamRequestHandler):
         head = [f"HTTP/1.1 {response.status} {response.reason or _reason(response.status)}"]
         head += [f"{k}: {v}" for k, v in response.headers]
         total_ms = (time.perf_counter() - started) * 1000
-        head += [f"Content-Length: {len(response.body)}", f"X-Envoy-Upstream-Service-Time: {int(response.upstream_ms)}",
+        if not (self.command == "HEAD" and any(k.lower() == "content-length" for k, _ in response.headers)):
+            head.append(f"Content-Length: {len(response.body)}")
+        head += [f"X-Envoy-Upstream-Service-Time: {int(response.upstream_ms)}",
                  f"Server-Timing: gateway;dur={total_ms - response.upstream_ms:.3f}"]
         if self.close_connection:
             head.append("Connection: close")

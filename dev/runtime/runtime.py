@@ -47,7 +47,7 @@ class Runtime:
             grace_seconds=config.grace_seconds if config.grace_seconds is not None else defaults.grace_seconds,
             scale_to_zero=defaults.scale_to_zero, max_scale_cap=config.max_scale_cap, start_timeout=config.start_timeout)
         self._base_env = {k: v for k, v in (os.environ if environ is None else environ).items() if k not in _RUNTIME_OWNED}
-        self._extra_specs = (from_deployments(docs, env_sources(docs)) if config.run_deployments else []) \
+        self.extra_specs = (from_deployments(docs, env_sources(docs)) if config.run_deployments else []) \
             + from_command_lines(config.extra_commands)
         self._launcher = Launcher()
         self._run_dir = Path(tempfile.mkdtemp(prefix="fnshop-runtime-"))
@@ -58,7 +58,7 @@ class Runtime:
                 label = service.name if revision is service.latest else revision.name
                 self.pools[(service.name, revision.name)] = RevisionPool(
                     revision, self.settings, self._instance_factory(revision), self._start_instance, self._pool_changed, label)
-        self.console.width = max([len(p.label) + 2 for p in self.pools.values()] + [len(s.name) for s in self._extra_specs] + [12])
+        self.console.width = max([len(p.label) + 2 for p in self.pools.values()] + [len(s.name) for s in self.extra_specs] + [12])
         self._route_lines: dict[str, list[str]] = {}
         self._server: gateway.GatewayServer | None = None
         self._extras: list[SupervisedProcess] = []
@@ -79,7 +79,7 @@ class Runtime:
         for pool in self.pools.values():
             pool.warm_up()
         threading.Thread(target=self._reap_forever, name="reaper", daemon=True).start()
-        for spec in self._extra_specs:
+        for spec in self.extra_specs:
             env = {**spec.env, **self._base_env, "PYTHONPATH": str(self.config.functions_dir), "PYTHONUNBUFFERED": "1"}
             self._extras.append(SupervisedProcess(spec, self._rewrite_cluster_urls(env), self._launcher,
                                                   self.console, str(self.config.root)).start())

@@ -66,7 +66,8 @@ def send(pool: RevisionPool, method: str, target: str, headers: list[tuple[str, 
                 instance.give_back(conn)
             else:
                 conn.close()
-            return UpstreamResponse(status, reason, [(k, v) for k, v in fields.items() if k.lower() not in HOP_BY_HOP],
+            dropped = HOP_BY_HOP - {"content-length"} if method == "HEAD" else HOP_BY_HOP  # HEAD: the GET's length
+            return UpstreamResponse(status, reason, [(k, v) for k, v in fields.items() if k.lower() not in dropped],
                                     payload, (time.perf_counter() - started) * 1000, instance.label)
         raise AssertionError("unreachable")
     finally:

@@ -90,3 +90,10 @@ def test_cluster_local_service_url_is_served_by_the_runtime(runtime):
     response = runtime.get("/_runtime/services/probe-echo/some/path?q=1")
     assert response.status_code == 200
     assert response.json()["path"] == "/some/path"
+
+
+def test_head_keeps_the_connection_usable(runtime):
+    head = runtime.request("HEAD", "/api/v1/things")
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["Content-Length"]) > 0  # the length a GET would have
+    assert runtime.get("/api/v1/things").json()["method"] == "GET"  # same keep-alive connection

@@ -38,3 +38,10 @@ def test_jwks_uris_are_served_by_a_known_service(repo_runtime):
     for rule in repo_runtime.authenticator.rules:
         host = urlsplit(rule.jwks_uri or "").hostname or ""
         assert repo_runtime.service_for_host(host, None) or host.split(".")[0] in repo_runtime.mesh_routes, rule.jwks_uri
+
+
+def test_the_outbox_relay_deployment_runs_with_the_platform(repo_runtime):
+    relays = [spec for spec in repo_runtime.extra_specs if "fnkit.relay" in spec.args]
+    if not relays:
+        pytest.skip("no outbox relay Deployment in knative/ yet")
+    assert relays[0].args[1:] == ("-m", "fnkit.relay")
