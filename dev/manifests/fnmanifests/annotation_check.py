@@ -53,7 +53,7 @@ def check_annotations(doc: Doc, store) -> list[Finding]:
                 continue
             path = field_path(place + ["annotations", key])
             read_at = _PLACES.get(prefix, {}).get((group, doc.kind))
-            if read_at is None or read_at != place:
+            if prefix in _PLACES and read_at != place:
                 where = field_path(read_at + ["annotations"]) if read_at else "a resource that reads it"
                 findings.append(doc.finding(path, f"{key} is not read here; it belongs in {where}"))
             elif suffix in known["deprecated"]:

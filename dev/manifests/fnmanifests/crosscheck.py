@@ -29,7 +29,7 @@ def run(root: Path, raw: list[Doc], rendered: dict[str, list[Doc]]) -> list[Find
         for target in targets:
             if target.service not in services:
                 missing.setdefault(target, []).append(dset.label)
-        findings += _services(dset, services, targets, settings or [])
+        findings += check_services(dset, services, targets, settings or [])
         findings += _deployment_images(dset)
         if settings is not None:
             findings += _settings(dset, settings)
@@ -67,7 +67,7 @@ def _containerfiles(root: Path, targets: list[Target]) -> list[Finding]:
     return found
 
 
-def _services(dset: DeploymentSet, services: dict, targets: list[Target], settings) -> list[Finding]:
+def check_services(dset: DeploymentSet, services: dict, targets: list[Target], settings) -> list[Finding]:
     by_name = {t.name: t for t in targets}
     declared = {s.name for s in settings}
     found = []

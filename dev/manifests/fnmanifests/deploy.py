@@ -48,7 +48,7 @@ def pick_service(docs: list[Doc], name: str) -> Doc:
 def validate_service(doc: Doc, store: SchemaStore) -> None:
     root = paths.repo_root()
     findings = check_document(doc, store) + check_annotations(doc, store)
-    findings += crosscheck._services(DeploymentSet(doc.file, [doc]), {doc.name: doc},
+    findings += crosscheck.check_services(DeploymentSet(doc.file, [doc]), {doc.name: doc},
                                      discover_targets(root), read_settings(root) or [])
     findings += _traffic_rules(doc)
     if findings:
