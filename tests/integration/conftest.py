@@ -7,7 +7,7 @@ import psycopg2
 import pytest
 import redis
 
-from tests.support.processes import BackgroundProcess, FunctionProcess
+from tests.support.processes import BackgroundProcess, FunctionProcess, free_port
 from tests.support.tokens import TestIssuer
 
 STACK_VARS = ("DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS")
@@ -55,7 +55,10 @@ def start_function(function_env, log_dir):
 
 @pytest.fixture(scope="session")
 def relay(function_env, log_dir):
-    process = BackgroundProcess("outbox-relay", ["-m", "fnkit.relay"], function_env, log_dir).start()
+    metrics_port = free_port()
+    process = BackgroundProcess("outbox-relay", ["-m", "fnkit.relay"],
+                                {**function_env, "RELAY_METRICS_PORT": str(metrics_port)}, log_dir).start()
+    process.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
     yield process
     process.stop()
 

@@ -37,6 +37,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_REQUEST_BYTES", "Largest accepted request body.", "65536"),
     Setting("PRODUCT_CACHE_TTL_SECONDS", "How long a product read stays cached in Redis.", "300"),
     Setting("OUTBOX_POLL_SECONDS", "How often the outbox relay looks for rows without a NOTIFY.", "1.0"),
+    Setting("RELAY_METRICS_PORT", "Port of the outbox relay's Prometheus metrics (0: any free port).", "9090"),
     Setting("AUTH_SIGNING_KEYS", "Private RS256 keys of the auth function: a PEM, or a JSON list of "
             "{kid, pem}, current key first (`python -m auth.keys generate`).", secret=True),
     Setting("AUTH_ACCESS_TOKEN_TTL_SECONDS", "Lifetime of an access token (JWT).", "900"),
