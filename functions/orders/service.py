@@ -48,7 +48,7 @@ def cancel_order(principal: Principal, order_id: str) -> dict:
         if order.status != Status.CANCELLED:
             if store.has_live_payment(cur, order_id):
                 raise conflict(f"order {order_id} has a payment in progress or captured; refund it instead",
-                               status=order.status)
+                               order_status=order.status)
             _move(order, Status.CANCELLED)
             order = store.set_status(cur, order_id, Status.CANCELLED.value)
             reason = "cancelled_by_customer" if principal.user_id == order.user_id else "cancelled_by_admin"
@@ -91,7 +91,7 @@ def _move(order: Order, target: Status) -> None:
     try:
         move(order.status, target)
     except IllegalTransition as exc:
-        raise conflict(str(exc), status=order.status) from None
+        raise conflict(str(exc), order_status=order.status) from None
 
 
 def _brief(order: Order) -> dict:

@@ -93,9 +93,9 @@ def _pay(claim: idempotency.Claim, user_id: str, body: dict) -> idempotency.Outc
 
 def _check_payable(cur, order) -> None:
     if order.status != OrderStatus.PENDING:
-        raise conflict(f"order {order.id} is {order.status}; only a pending order can be paid", status=order.status)
+        raise conflict(f"order {order.id} is {order.status}; only a pending order can be paid", order_status=order.status)
     if order.pay_by < datetime.now(timezone.utc):
-        raise conflict(f"order {order.id} had to be paid by {order.pay_by.isoformat()}", status=order.status)
+        raise conflict(f"order {order.id} had to be paid by {order.pay_by.isoformat()}", order_status=order.status)
     live = store.live_for_order(cur, order.id)
     if live is not None:
         detail = "is being paid right now" if live.status == ledger.PROCESSING else "is already paid"

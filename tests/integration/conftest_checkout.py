@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import http.client
 import http.server
+import json
 import re
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlsplit
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
@@ -25,6 +28,7 @@ from tests.support.kafka_events import TopicReader
 
 from tests.support.processes import FunctionProcess, free_port
 
+ROOT = Path(__file__).resolve().parents[2]
 # The fixtures; a test module takes them with `from tests.integration.conftest_checkout import *`.
 __all__ = ["start_checkout_function", "shop", "readers"]
 
@@ -161,9 +165,10 @@ class Shop:
         return headers
 
     def call(self, target: str, method: str, path: str, token: str | None = None, key: str | None = None, **kw):
+        """The response, checked against the API contract (status, headers, body)."""
         kw.setdefault("timeout", 30)
-        return requests.request(method, self.urls[target] + path, headers={**self.auth(token, key),
-                                **kw.pop("headers", {})}, **kw)
+        return conforms(requests.request(method, self.urls[target] + path, headers={**self.auth(token, key),
+                                         **kw.pop("headers", {})}, **kw))
 
     def product(self, unique: str, amount: int = 1250, currency: str = "EUR", stock: int | None = 10) -> str:
         created = self.call("products_create", "POST", "/api/products", self.admin, json={
@@ -204,6 +209,30 @@ class Shop:
         placed = self.order(token)
         assert placed.status_code == 201, placed.text
         return user_id, token, placed.json()
+
+
+@lru_cache(maxsize=1)
+def _contract():
+    """The contract as docs/openapi/*.yaml merge it now (the published docs/openapi.yaml may lag)."""
+    import importlib.util
+
+    from openapi_core import Config, OpenAPI
+
+    spec = importlib.util.spec_from_file_location("openapi_bundle", ROOT / "dev" / "openapi" / "bundle.py")
+    bundle = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bundle)
+    config = Config(extra_media_type_deserializers={"application/problem+json": json.loads})
+    return OpenAPI.from_dict(bundle.bundle(), config=config)
+
+
+def conforms(response: requests.Response) -> requests.Response:
+    from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+
+    request = response.request.copy()
+    parts = urlsplit(request.url)
+    request.url = urlunsplit(("http", "localhost", parts.path, parts.query, ""))
+    _contract().validate_response(RequestsOpenAPIRequest(request), RequestsOpenAPIResponse(response))
+    return response
 
 
 def count(pg, sql: str, *params) -> int:
