@@ -21,7 +21,8 @@ def refund(admin_id: str, payment_id: str, key: str, body: dict, instance: str) 
     claim = idempotency.claim(SCOPE, admin_id, key, idempotency.fingerprint("POST", instance, body))
     if claim.replayed:
         return claim.stored, True
-    return idempotency.run(claim, lambda owned: _refund(owned, payment_id, body), instance), False
+    return idempotency.run(claim, lambda owned: _refund(owned, payment_id, body), instance,
+                           keep_on_crash=True), False
 
 
 def _refund(claim: idempotency.Claim, payment_id: str, body: dict) -> idempotency.Outcome:

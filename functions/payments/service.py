@@ -34,7 +34,8 @@ def pay(user_id: str, key: str, body: dict, instance: str) -> tuple[idempotency.
     claim = idempotency.claim(SCOPE, user_id, key, idempotency.fingerprint("POST /api/payments", body))
     if claim.replayed:
         return claim.stored, True
-    return idempotency.run(claim, lambda owned: _pay(owned, user_id, body), instance), False
+    return idempotency.run(claim, lambda owned: _pay(owned, user_id, body), instance,
+                           keep_on_crash=True), False
 
 
 def get_payment(principal: Principal, payment_id: str) -> tuple[dict, bool]:

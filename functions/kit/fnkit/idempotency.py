@@ -138,10 +138,12 @@ def abandon(claim_: Claim) -> None:
         )
 
 
-def run(claim_: Claim, operation: Callable[[Claim], Outcome], instance: str) -> Outcome:
+def run(claim_: Claim, operation: Callable[[Claim], Outcome], instance: str, keep_on_crash: bool = False) -> Outcome:
     """Run `operation` for an owned claim. The operation stores a success itself (complete() in
-    its transaction); a refusal (Problem < 500) is stored here and re-raised; anything else
-    abandons the claim."""
+    its transaction); a refusal (Problem < 500) is stored here and re-raised; a 5xx Problem
+    abandons the claim. Any other error abandons it too, unless `keep_on_crash`: then the claim
+    stays until its lease ends and a retry takes it over with the same resource_id (for
+    operations whose side effect elsewhere, e.g. a provider charge, is idempotent by that id)."""
     if claim_.stored is not None:
         return claim_.stored
     try:
@@ -157,7 +159,8 @@ def run(claim_: Claim, operation: Callable[[Claim], Outcome], instance: str) -> 
             pass  # taken over meanwhile: the new holder answers the key
         raise
     except BaseException:
-        _abandon_quietly(claim_)
+        if not keep_on_crash:
+            _abandon_quietly(claim_)
         raise
 
 
