@@ -51,7 +51,9 @@ def service(target: Target, policy: dict) -> dict:
             "app.kubernetes.io/component": target.domain,
             "fnshop.example/profile": profile}},
         "spec": {"template": {
+            # app.kubernetes.io/component=function is what monitoring/ selects pods by.
             "metadata": {"labels": {"app.kubernetes.io/name": target.service,
+                                    "app.kubernetes.io/component": "function",
                                     "fnshop.example/profile": profile},
                          "annotations": annotations},
             "spec": {

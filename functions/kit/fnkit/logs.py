@@ -9,6 +9,7 @@ import time
 from .config import env, function_name
 
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_component: str | None = None  # processes that are not functions (the relay) name themselves
 
 
 class JsonFormatter(logging.Formatter):
@@ -16,7 +17,7 @@ class JsonFormatter(logging.Formatter):
         entry = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
-            "function": function_name(),
+            "function": _component or function_name(),
             "logger": record.name,
             "msg": record.getMessage(),
         }
@@ -35,7 +36,9 @@ def _current_trace_id() -> str | None:
     return g.get("trace_id") if has_request_context() else None
 
 
-def configure() -> None:
+def configure(component: str | None = None) -> None:
+    global _component
+    _component = component or _component
     root = logging.getLogger()
     if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         return

@@ -76,7 +76,7 @@ def _listen_connection():
 
 
 def run(stop: threading.Event, metrics: _Metrics | None = None) -> None:
-    logs.configure()
+    logs.configure(component="outbox-relay")
     poll = env_float("OUTBOX_POLL_SECONDS")
     conn = None
     while not stop.is_set():
