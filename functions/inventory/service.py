@@ -68,19 +68,25 @@ def reserve(order_id: str, lines: tuple[Line, ...]) -> tuple[dict, bool]:
 def commit(order_id: str) -> dict:
     """The order was paid: the held units leave stock for good. Idempotent."""
     with db.transaction() as cur:
-        reservation = store.find_reservation(cur, order_id, lock=True)
-        if reservation is None:
-            raise not_found(f"no reservation for order {order_id}")
-        if reservation.status == "released":
-            raise conflict(f"the reservation of order {order_id} was released; its stock is no longer held",
-                           order_id=order_id)
-        if reservation.status == "held":
-            levels = store.lock_levels(cur, [line.product_id for line in reservation.lines])
-            for line in reservation.lines:
-                store.save_level(cur, committed(levels[line.product_id], line.quantity))
-            store.set_status(cur, order_id, "committed")
-            reservation = store.find_reservation(cur, order_id)
+        reservation = commit_reservation(cur, order_id)
     return reservation.to_public()
+
+
+def commit_reservation(cur, order_id: str) -> store.Reservation:
+    """commit() in the caller's transaction (the order.paid consumer claims its event in it)."""
+    reservation = store.find_reservation(cur, order_id, lock=True)
+    if reservation is None:
+        raise not_found(f"no reservation for order {order_id}")
+    if reservation.status == "released":
+        raise conflict(f"the reservation of order {order_id} was released; its stock is no longer held",
+                       order_id=order_id)
+    if reservation.status == "held":
+        levels = store.lock_levels(cur, [line.product_id for line in reservation.lines])
+        for line in reservation.lines:
+            store.save_level(cur, committed(levels[line.product_id], line.quantity))
+        store.set_status(cur, order_id, "committed")
+        reservation = store.find_reservation(cur, order_id)
+    return reservation
 
 
 def release(order_id: str, reason: str) -> dict:
@@ -99,22 +105,28 @@ def expire_reservations() -> int:
 
 def _release(order_id: str, reason: str, only_if_expired: bool):
     with db.transaction() as cur:
-        reservation = store.find_reservation(cur, order_id, lock=True)
-        if reservation is None:
-            store.tombstone(cur, order_id, reason)
-            return store.find_reservation(cur, order_id), False
-        if reservation.status == "committed" and not only_if_expired:
-            raise conflict(f"the reservation of order {order_id} is committed (paid); it cannot be released",
-                           order_id=order_id)
-        if reservation.status != "held" or (only_if_expired and not store.is_expired(cur, order_id)):
-            return reservation, False
-        levels = store.lock_levels(cur, [line.product_id for line in reservation.lines])
-        for line in reservation.lines:
-            store.save_level(cur, released(levels[line.product_id], line.quantity))
-        store.set_status(cur, order_id, "released", reason)
-        outbox.enqueue(cur, TOPIC, Event("com.fnshop.inventory.released", order_id, {
-            "order_id": order_id, "lines": [line.to_public() for line in reservation.lines], "reason": reason}))
-        return store.find_reservation(cur, order_id), True
+        return release_reservation(cur, order_id, reason, only_if_expired)
+
+
+def release_reservation(cur, order_id: str, reason: str, only_if_expired: bool = False):
+    """(reservation, whether this call released it), in the caller's transaction (the
+    order.cancelled consumer claims its event in it)."""
+    reservation = store.find_reservation(cur, order_id, lock=True)
+    if reservation is None:
+        store.tombstone(cur, order_id, reason)
+        return store.find_reservation(cur, order_id), False
+    if reservation.status == "committed" and not only_if_expired:
+        raise conflict(f"the reservation of order {order_id} is committed (paid); it cannot be released",
+                       order_id=order_id)
+    if reservation.status != "held" or (only_if_expired and not store.is_expired(cur, order_id)):
+        return reservation, False
+    levels = store.lock_levels(cur, [line.product_id for line in reservation.lines])
+    for line in reservation.lines:
+        store.save_level(cur, released(levels[line.product_id], line.quantity))
+    store.set_status(cur, order_id, "released", reason)
+    outbox.enqueue(cur, TOPIC, Event("com.fnshop.inventory.released", order_id, {
+        "order_id": order_id, "lines": [line.to_public() for line in reservation.lines], "reason": reason}))
+    return store.find_reservation(cur, order_id), True
 
 
 def _require_product(cur, product_id: str) -> None:

@@ -66,18 +66,46 @@ def mark_paid(order_id: str, payment_id: str) -> dict:
     the order was cancelled or paid by another payment (the payment must then be refunded),
     and inventory_client errors when the commit could not be made (retry the event)."""
     with db.transaction() as cur:
-        order = _locked(cur, order_id)
-        if order.payment_id is not None and order.status != Status.PENDING:
-            if order.payment_id != payment_id:
-                raise conflict(f"order {order_id} was already paid by payment {order.payment_id}",
-                               payment_id=order.payment_id)
-        else:
-            _move(order, Status.PAID)
-            order = store.set_status(cur, order_id, Status.PAID.value, payment_id)
-            outbox.enqueue(cur, TOPIC, Event("com.fnshop.order.paid", order_id, {
-                **_brief(order), "payment_id": payment_id, "paid_at": order.updated_at.isoformat()}))
+        order = pay_order(cur, order_id, payment_id)
     inventory.commit(order_id)
     return order.to_public()
+
+
+def pay_order(cur, order_id: str, payment_id: str) -> Order:
+    """The database half of mark_paid, in the caller's transaction: the Kafka consumer claims the
+    event in the same one, and leaves the stock commit to the inventory consumer of order.paid."""
+    order = _locked(cur, order_id)
+    if order.payment_id is not None and order.status != Status.PENDING:
+        if order.payment_id != payment_id:
+            raise conflict(f"order {order_id} was already paid by payment {order.payment_id}",
+                           payment_id=order.payment_id)
+        return order
+    _move(order, Status.PAID)
+    order = store.set_status(cur, order_id, Status.PAID.value, payment_id)
+    outbox.enqueue(cur, TOPIC, Event("com.fnshop.order.paid", order_id, {
+        **_brief(order), "lines": [{"product_id": line.product_id, "quantity": line.quantity} for line in order.lines],
+        "payment_id": payment_id, "paid_at": order.updated_at.isoformat()}))
+    return order
+
+
+def cancel_overdue(limit: int) -> list[str]:
+    """Cancel pending orders past their payment deadline (the scheduled orders_cancel_overdue);
+    returns their ids. An order with a payment in flight is left for the next run. The
+    inventory consumer of com.fnshop.order.cancelled releases each reservation."""
+    with db.transaction() as cur:
+        candidates = store.overdue_ids(cur, limit)
+    cancelled = []
+    for order_id in candidates:
+        with db.transaction() as cur:  # one order per transaction: a failure spoils only itself
+            order = _locked(cur, order_id)
+            if order.status != Status.PENDING or not store.is_overdue(cur, order_id) \
+                    or store.has_live_payment(cur, order_id):
+                continue
+            order = store.set_status(cur, order_id, Status.CANCELLED.value)
+            outbox.enqueue(cur, TOPIC, Event("com.fnshop.order.cancelled", order_id, {
+                **_brief(order), "reason": "payment_overdue", "cancelled_at": order.updated_at.isoformat()}))
+        cancelled.append(order_id)
+    return cancelled
 
 
 def _locked(cur, order_id: str) -> Order:

@@ -56,6 +56,19 @@ def set_status(cur, order_id: str, status: str, payment_id: str | None = None) -
     return Order(**row, lines=_lines(cur, [order_id])[order_id])
 
 
+def overdue_ids(cur, limit: int) -> list[str]:
+    """Pending orders past their payment deadline, earliest first (orders_pending_by_deadline)."""
+    cur.execute("SELECT id::text FROM orders WHERE status = 'pending' AND pay_by < now() ORDER BY pay_by LIMIT %s",
+                (limit,))
+    return [row["id"] for row in cur.fetchall()]
+
+
+def is_overdue(cur, order_id: str) -> bool:
+    cur.execute("SELECT pay_by < now() AS overdue FROM orders WHERE id = %s", (order_id,))
+    row = cur.fetchone()
+    return bool(row and row["overdue"])
+
+
 def has_live_payment(cur, order_id: str) -> bool:
     """A payment in flight or captured: such an order cannot be cancelled (refund it instead)."""
     cur.execute("SELECT 1 FROM payments WHERE order_id = %s AND status <> 'failed'", (order_id,))

@@ -54,7 +54,7 @@ def _refund(claim: idempotency.Claim, payment_id: str, body: dict) -> idempotenc
         if ok:
             public = _public(refund_row, payment)
             outbox.enqueue(cur, TOPIC, Event("com.fnshop.payment.refunded", payment_id, {
-                "payment_id": payment_id, "order_id": payment.order_id, "refund_id": refund_id,
+                "payment_id": payment_id, "order_id": payment.order_id, "user_id": payment.user_id, "refund_id": refund_id,
                 "amount": public["amount"], "refunded_total": public["refunded_total"],
                 "fully_refunded": payment.status == ledger.REFUNDED, "refunded_at": payment.updated_at.isoformat()}))
             outcome = idempotency.Outcome(201, public)
