@@ -144,3 +144,15 @@ def test_cursor_from_another_sort_is_refused(products_api, issuer, unique):
     response = requests.get(f"{products_api['products_list']}/api/products",
                             params={"category": category, "cursor": cursor, "sort": "name"}, timeout=5)
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "cursor"
+
+
+def test_in_stock_lists_only_products_with_available_stock(products_api, issuer, unique, pg):
+    category = f"stock-{unique.lower()}"
+    token = issuer.admin_token()
+    stocked, empty, untracked = (create_product(products_api, token, new_product(f"{unique}-{n}", category=category)).json()
+                                 for n in range(3))
+    with pg.cursor() as cur:  # stock as the inventory function stores it
+        cur.execute("INSERT INTO inventory (product_id, available) VALUES (%s, 4), (%s, 0)", (stocked["id"], empty["id"]))
+    everything = {item["id"] for item in listing(products_api, category=category)["items"]}
+    assert everything == {stocked["id"], empty["id"], untracked["id"]}
+    assert [item["id"] for item in listing(products_api, category=category, in_stock="true")["items"]] == [stocked["id"]]

@@ -76,6 +76,26 @@ def test_a_route_shadowed_by_an_earlier_one_is_reported(repo, findings):
                for f in findings(repo))
 
 
+def test_an_internal_endpoint_without_a_mesh_route_is_reported(repo, findings):
+    vs_path = repo / "istio/internal-routes.yaml"
+    docs = list(yaml.safe_load_all(vs_path.read_text()))
+    internal = next(d for d in docs if d["kind"] == "VirtualService")
+    internal["spec"]["http"] = [r for r in internal["spec"]["http"] if r["name"] != "inventory-commit"]
+    vs_path.write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    assert any("(inventory_commit) is internal but no mesh VirtualService routes it" in f for f in findings(repo))
+
+
+def test_an_internal_endpoint_routed_at_the_gateway_is_reported(repo, findings):
+    vs_path = repo / "istio/virtualservice.yaml"
+    vs = yaml.safe_load(vs_path.read_text())
+    internal = yaml.safe_load_all((repo / "istio/internal-routes.yaml").read_text())
+    commit = next(r for d in internal if d["kind"] == "VirtualService" for r in d["spec"]["http"]
+                  if r["name"] == "inventory-commit")
+    vs["spec"]["http"].insert(0, commit)
+    vs_path.write_text(yaml.safe_dump(vs, sort_keys=False))
+    assert any("(inventory_commit), an /internal/ endpoint, from outside" in f for f in findings(repo))
+
+
 def test_a_function_without_a_service_is_reported(repo, findings):
     main = repo / "functions/products/main.py"
     main.write_text(main.read_text() + '\n\n@functions_framework.http\n@endpoint("GET /api/products/{product_id}/reviews")\n'
@@ -154,7 +174,7 @@ def test_bad_knative_annotations_are_reported(repo, findings):
            "use 'autoscaling.knative.dev/min-scale'" in found
     assert f'{at}["autoscaling.knative.dev/scale-to-zero-grace-period"]: \'scale-to-zero-grace-period\' is a ' \
            "cluster-wide setting (ConfigMap config-autoscaler in knative-serving), not a per-revision annotation" in found
-    assert any('Service/products-get: spec.template.metadata.annotations["autoscaling.knative.dev/max-scal"]: '
+    assert any('Service/products-list: spec.template.metadata.annotations["autoscaling.knative.dev/max-scal"]: '
                "unknown annotation" in f for f in found)
 
 

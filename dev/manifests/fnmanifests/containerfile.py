@@ -1,5 +1,7 @@
 """The container build file of a domain: one image per domain, every target of it selected
 at run time by FUNCTION_TARGET (set per Knative Service)."""
+import ast
+from pathlib import Path
 
 # A patch-level tag of the slim Debian image; CI resolves and pins its digest when it builds
 # (a digest cannot be looked up from this machine, and a made-up one would be worse).
@@ -26,8 +28,7 @@ COPY functions/kit functions/kit
 RUN pip install --no-deps ./functions/kit
 # EVENT_SCHEMAS_DIR (fnshop-config) points here.
 COPY eventing/schemas eventing/schemas
-COPY functions/{domain} functions/{domain}
-
+{copies}
 RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent fnshop
 USER 10001:10001
 # The domain's modules import each other as `{domain}.*`; functions-framework loads main.py
@@ -41,5 +42,26 @@ CMD ["sh", "-c", "exec functions-framework --target=\\"$FUNCTION_TARGET\\" --sou
 """
 
 
-def containerfile(domain: str) -> str:
-    return TEMPLATE.format(domain=domain, base=BASE_IMAGE)
+def imported_domains(functions: Path, domain: str) -> list[str]:
+    """The domain and every other domain its modules import, transitively (cart reads the
+    catalog through `products.*`, so the cart image must carry that package too)."""
+    domains = {p.parent.name for p in functions.glob("*/main.py")}
+    found, todo = set(), [domain]
+    while todo:
+        current = todo.pop()
+        if current in found:
+            continue
+        found.add(current)
+        for module in (functions / current).glob("*.py"):
+            for node in ast.walk(ast.parse(module.read_text())):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                        [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+                todo += [n.split(".")[0] for n in names if n.split(".")[0] in domains]
+    return [domain] + sorted(found - {domain})
+
+
+def containerfile(domain: str, packages: list[str]) -> str:
+    copies = "".join(f"COPY functions/{name} functions/{name}\n" for name in packages)
+    if len(packages) > 1:
+        copies = f"# {domain} imports {', '.join(packages[1:])}: those packages ship in this image too.\n" + copies
+    return TEMPLATE.format(domain=domain, base=BASE_IMAGE, copies=copies)

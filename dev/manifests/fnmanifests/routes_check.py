@@ -19,11 +19,15 @@ def run(dset: DeploymentSet, services: dict, targets: list[Target]) -> list[Find
     for vs in vss:
         found += _route_targets(dset, vs, services)
     http = [t for t in targets if t.trigger == "http" and t.route]
-    edge = [vs for vs in vss if (vs.body.get("spec") or {}).get("gateways")]
+    # Bound to a real Gateway = reachable from outside; `mesh` (or no binding) = sidecars only.
+    edge = [vs for vs in vss if any(g != "mesh" for g in (vs.body.get("spec") or {}).get("gateways") or [])]
+    mesh = [vs for vs in vss if vs not in edge]
     host = next((h for vs in edge for h in (vs.body.get("spec") or {}).get("hosts") or []), "")
     for target in http:
         if edge:
             found += _routed(dset, edge, target)
+        if target.internal:
+            found += _routed_in_mesh(dset, mesh, target)
     found += _authorization(dset, http, host)
     found += _tls(dset)
     found += _jwt(dset, services, targets)
@@ -72,6 +76,20 @@ def _routed(dset, vss, target: Target) -> list[Finding]:
     if target.internal:
         return []
     return [Finding(target.file, "", "", f"{method} {target.route} ({target.name}) has no VirtualService route")]
+
+
+def _routed_in_mesh(dset, vss, target: Target) -> list[Finding]:
+    """An /internal/ endpoint is reached by service-to-service calls through a mesh route."""
+    method, path = target.method, _sample_path(target.route)
+    for vs in vss:
+        for i, route in enumerate((vs.body.get("spec") or {}).get("http") or []):
+            if any(_http_match(m, method, path) for m in route.get("match") or [{}]):
+                if (route.get("rewrite") or {}).get("authority", "").split(".")[0] == target.service:
+                    return []
+                return [Finding(dset.where(vs), vs.label, f"spec.http[{i}]",
+                                f"{method} {target.route} ({target.name}) is caught by route {route.get('name', i)!r}")]
+    return [Finding(target.file, "", "", f"{method} {target.route} ({target.name}) is internal but no mesh "
+                                         f"VirtualService routes it")]
 
 
 def _sample_path(template: str) -> str:
@@ -199,6 +217,8 @@ def _tls(dset) -> list[Finding]:
         spec = vs.body.get("spec") or {}
         ns = (vs.body.get("metadata") or {}).get("namespace", "fnshop")
         for gw_ref in spec.get("gateways") or []:
+            if gw_ref == "mesh":  # Istio's reserved name for all sidecars, not a Gateway object
+                continue
             key = gw_ref if "/" in gw_ref else f"{ns}/{gw_ref}"
             gw = gateways.get(key)
             if gw is None:

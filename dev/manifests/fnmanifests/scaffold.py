@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from . import paths, scaffold_istio
-from .containerfile import containerfile
+from .containerfile import containerfile, imported_domains
 from .functions_index import Target, discover_targets, read_settings
 from .yamlio import dump
 
@@ -129,7 +129,8 @@ def expected_files(root: Path) -> dict[str, str]:
     domains = sorted({t.domain for t in targets})
     files = {f"knative/base/{d}.yaml": domain_file(d, [t for t in targets if t.domain == d], policy)
              for d in domains}
-    files.update({f"knative/images/{d}.Containerfile": containerfile(d) for d in domains})
+    files.update({f"knative/images/{d}.Containerfile": containerfile(d, imported_domains(root / "functions", d))
+                  for d in domains})
     files["knative/base/kustomization.yaml"] = base_kustomization(root, domains)
     files["knative/base/config.yaml"], files["knative/secrets/fnshop-secrets.template.yaml"] = \
         config_files(settings, policy)

@@ -24,7 +24,7 @@ def _uri(template: str) -> dict:
     return {"regex": re.sub(r"\{[^}]+\}", "[^/]+", re.escape(template).replace(r"\{", "{").replace(r"\}", "}"))}
 
 
-def virtual_service(targets: list[Target], policy: dict, resolve) -> dict:
+def _routes(targets: list[Target], policy: dict, resolve) -> list[dict]:
     routes = []
     for target in sorted(targets, key=_specificity):
         _, p = resolve(target, policy)
@@ -37,10 +37,32 @@ def virtual_service(targets: list[Target], policy: dict, resolve) -> dict:
             "timeout": p["route"]["timeout"],
             "retries": p["route"]["retries"],
         })
+    return routes
+
+
+def virtual_service(targets: list[Target], policy: dict, resolve) -> dict:
     return {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
             "metadata": {"name": "fnshop-api", "namespace": "fnshop"},
             "spec": {"hosts": [policy["public_host"]], "gateways": ["istio-system/fnshop-gateway"],
-                     "http": routes}}
+                     "http": _routes(targets, policy, resolve)}}
+
+
+def internal_routes(targets: list[Target], policy: dict, resolve) -> list[dict]:
+    """One cluster-local base URL per domain for its /internal/ endpoints (INVENTORY_URL =
+    http://inventory.fnshop.svc.cluster.local): an ExternalName Service so the name resolves,
+    and a mesh VirtualService sending each path to its own Knative Service."""
+    docs = []
+    for domain in sorted({t.domain for t in targets}):
+        own = [t for t in targets if t.domain == domain]
+        host = f"{domain}.fnshop.svc.cluster.local"
+        docs.append({"apiVersion": "v1", "kind": "Service",
+                     "metadata": {"name": domain, "namespace": "fnshop"},
+                     "spec": {"type": "ExternalName", "externalName": LOCAL_GATEWAY,
+                              "ports": [{"name": "http", "port": 80}]}})
+        docs.append({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+                     "metadata": {"name": f"{domain}-internal", "namespace": "fnshop"},
+                     "spec": {"hosts": [host], "gateways": ["mesh"], "http": _routes(own, policy, resolve)}})
+    return docs
 
 
 def require_jwt(targets: list[Target], host: str) -> dict:
@@ -78,7 +100,13 @@ def files(targets: list[Target], policy: dict, header: str, policy_file: str) ->
     jwt_note = ("# Operations that act for a user need a token: without one they are denied (403) at the\n"
                 "# edge. Bad tokens were already rejected (401) by RequestAuthentication fnshop-jwt;\n"
                 "# roles (admin, self) are checked by the functions themselves.\n")
+    internal = [t for t in targets if t.trigger == "http" and t.route and t.internal]
+    internal_note = ("# Service-to-service calls: each domain with /internal/ endpoints has one cluster-local\n"
+                     "# base URL (e.g. INVENTORY_URL); the mesh routes each path to its function. The public\n"
+                     "# gateway never routes /internal/ (the cross-checks prove it).\n")
     return {
+        "istio/internal-routes.yaml": header.format(inputs=inputs) + internal_note +
+        "---\n".join(dump(doc) for doc in internal_routes(internal, policy, resolved_policy)),
         "istio/virtualservice.yaml": header.format(inputs=inputs) + vs_note +
         dump(virtual_service(public, policy, resolved_policy)),
         "istio/authorization-jwt.yaml": header.format(inputs=inputs) + jwt_note +
