@@ -24,6 +24,7 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", "PostgreSQL DSN of the system of record.", secret=True),
     Setting("DB_POOL_MAX", "Most PostgreSQL connections one instance keeps.", "8"),
+    Setting("DB_POOL_WAIT_SECONDS", "How long a request waits for a free connection before a 503.", "5"),
     Setting("REDIS_URL", "Redis URL (cache, carts, sessions).", secret=True),
     Setting("REDIS_TIMEOUT_SECONDS", "Socket timeout of Redis calls.", "0.5"),
     Setting("KAFKA_BOOTSTRAP_SERVERS", "Comma-separated Kafka brokers."),
@@ -64,6 +65,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PAYMENT_PROVIDER_MAX_ATTEMPTS", "Attempts per provider call when it fails transiently.", "3"),
     Setting("PAYMENT_PROVIDER_BACKOFF_SECONDS", "First retry delay of provider calls (doubles per attempt).", "0.05"),
     Setting("PAYMENT_CACHE_TTL_SECONDS", "How long a payment's status stays cached in Redis.", "3600"),
+    # Eventing consumers (notifications, schedules)
+    Setting("ORDER_OVERDUE_BATCH", "Most unpaid orders past their deadline cancelled per scheduled run.", "200"),
+    Setting("NOTIFICATIONS_CACHE_SIZE", "Newest notifications per user kept in Redis (also the largest page).", "50"),
+    Setting("NOTIFICATIONS_CACHE_TTL_SECONDS", "How long a user's cached notification list lives in Redis.", "600"),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
