@@ -1,8 +1,10 @@
 """Inventory function targets. The /internal/ ones are cluster-local (orders calls them; the
-schedule calls the expiry sweep); stock is read by anyone and set by admins."""
+schedule calls the expiry sweep); stock is read by anyone and set by admins; the consumer of
+order events commits or releases reservations."""
 import functions_framework
 
 from fnkit.auth import ADMIN, principal_from
+from fnkit.consumer import consumer
 from fnkit.errors import FieldError, invalid
 from fnkit.http import endpoint, json_body, json_response
 from fnkit.validation import validate
@@ -64,3 +66,14 @@ def inventory_release(request, order_id):
 def inventory_expire_reservations(request):
     """Called by a schedule (a Knative PingSource posts a CloudEvent; its body is ignored)."""
     return json_response({"released": service.expire_reservations()})
+
+
+@functions_framework.cloud_event
+@consumer("com.fnshop.order.paid", "com.fnshop.order.cancelled")
+def inventory_apply_order(cur, event):
+    """Fed by KafkaSource inventory-apply-order (topic orders): a paid order's held units leave
+    stock for good, a cancelled order's go back. Both are idempotent per order id."""
+    if event.type == "com.fnshop.order.paid":
+        service.commit_reservation(cur, event.data["order_id"])
+    else:
+        service.release_reservation(cur, event.data["order_id"], "cancelled")

@@ -1,8 +1,11 @@
-"""Order function targets: the caller's own orders (admins may read and cancel any)."""
+"""Order function targets: the caller's own orders (admins may read and cancel any), the
+consumer of payment events and the scheduled cancellation of unpaid orders."""
 import functions_framework
 
 from fnkit import idempotency
 from fnkit.auth import principal_from
+from fnkit.config import env_int
+from fnkit.consumer import consumer
 from fnkit.errors import FieldError, invalid
 from fnkit.http import endpoint, json_body, json_response
 from fnkit.query import query_int, query_str
@@ -53,3 +56,18 @@ def orders_list(request):
 def orders_cancel(request, order_id):
     principal = principal_from(request.headers.get("Authorization"))
     return json_response(service.cancel_order(principal, _order_id(order_id)))
+
+
+@functions_framework.cloud_event
+@consumer("com.fnshop.payment.succeeded")
+def orders_apply_payment(cur, event):
+    """Fed by KafkaSource orders-apply-payment (topic payments). payment.failed needs nothing:
+    the order stays pending and payable until orders_cancel_overdue cancels it."""
+    service.pay_order(cur, event.data["order_id"], event.data["payment_id"])
+
+
+@functions_framework.http
+@endpoint("POST /internal/orders/cancel-overdue")
+def orders_cancel_overdue(request):
+    """Called by a schedule (PingSource orders-cancel-overdue posts a CloudEvent; its body is ignored)."""
+    return json_response({"cancelled": len(service.cancel_overdue(env_int("ORDER_OVERDUE_BATCH")))})
