@@ -110,6 +110,8 @@ class HttpSender:
 
     def __init__(self):
         self._local = threading.local()
+        self._opened: list[http.client.HTTPConnection] = []  # every thread's, for close()
+        self._lock = threading.Lock()
 
     def post(self, url: str, event: Event, timeout: float) -> Outcome:
         parts = urlsplit(url)
@@ -136,6 +138,8 @@ class HttpSender:
         if conn is None:
             cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
             conn = pool[key] = cls(parts.hostname, parts.port, timeout=timeout)
+            with self._lock:
+                self._opened.append(conn)
         conn.timeout = timeout
         if conn.sock is not None:
             conn.sock.settimeout(timeout)
@@ -144,6 +148,12 @@ class HttpSender:
     def _drop(self, parts) -> None:
         conn = self._local.__dict__.get("pool", {}).pop((parts.scheme, parts.netloc), None)
         if conn is not None:
+            conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
             conn.close()
 
 

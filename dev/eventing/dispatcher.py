@@ -209,8 +209,9 @@ class SourceDispatcher:
 
     def close(self) -> None:
         self.thread.join(REVOKE_WAIT_SECONDS + 5)
-        self._partitions.shutdown(wait=False, cancel_futures=True)
-        self._records.shutdown(wait=False, cancel_futures=True)
+        self._partitions.shutdown(wait=True, cancel_futures=True)
+        self._records.shutdown(wait=True, cancel_futures=True)
+        self.sender.close()
 
 
 def _result(future: Future) -> tuple[int | None, int | None]:

@@ -74,6 +74,7 @@ class Pinger:
             for ping, due, destination in self.pings:
                 if due(moment):
                     self.fire(ping, destination.url, moment)
+        self.sender.close()
 
     def fire(self, ping: PingSource, url: str, moment: datetime) -> int | None:
         event = Event({"specversion": "1.0", "type": "dev.knative.sources.ping", "id": str(uuid.uuid4()),
