@@ -4,11 +4,11 @@ import functions_framework
 from fnkit.auth import principal_from
 from fnkit.errors import FieldError, invalid
 from fnkit.http import endpoint, json_body, json_response
+from fnkit.ids import uuid_param
 from fnkit.validation import validate
 
 from cart import service
 from cart.lines import ADD_ITEM_SCHEMA, SET_QUANTITY_SCHEMA, is_user_id
-from products.catalog import is_product_id
 
 
 def _authorize(request, user_id: str) -> None:
@@ -16,11 +16,6 @@ def _authorize(request, user_id: str) -> None:
     if not is_user_id(user_id):
         raise invalid([FieldError("user_id", "is not a user id")])
     principal.require_self_or_admin(user_id)
-
-
-def _check_product_id(product_id: str) -> None:
-    if not is_product_id(product_id):
-        raise invalid([FieldError("product_id", "must be a UUID")])
 
 
 @functions_framework.http
@@ -35,7 +30,7 @@ def cart_get(request, user_id):
 def cart_add_item(request, user_id):
     _authorize(request, user_id)
     body = validate(ADD_ITEM_SCHEMA, json_body(request))
-    _check_product_id(body["product_id"])
+    uuid_param("product_id", body["product_id"])
     return json_response(service.add_item(user_id, body["product_id"], body["quantity"]))
 
 
@@ -43,7 +38,7 @@ def cart_add_item(request, user_id):
 @endpoint("PATCH /api/cart/{user_id}/items/{product_id}")
 def cart_update_item(request, user_id, product_id):
     _authorize(request, user_id)
-    _check_product_id(product_id)
+    uuid_param("product_id", product_id)
     body = validate(SET_QUANTITY_SCHEMA, json_body(request))
     return json_response(service.set_quantity(user_id, product_id, body["quantity"]))
 
@@ -52,7 +47,7 @@ def cart_update_item(request, user_id, product_id):
 @endpoint("DELETE /api/cart/{user_id}/items/{product_id}")
 def cart_remove_item(request, user_id, product_id):
     _authorize(request, user_id)
-    _check_product_id(product_id)
+    uuid_param("product_id", product_id)
     return json_response(service.remove_item(user_id, product_id))
 
 

@@ -7,30 +7,24 @@ from fnkit.auth import ADMIN, principal_from
 from fnkit.consumer import consumer
 from fnkit.errors import FieldError, invalid
 from fnkit.http import endpoint, json_body, json_response
+from fnkit.ids import uuid_param
 from fnkit.validation import validate
 
 from inventory import service
 from inventory.stock import RELEASE_SCHEMA, RESERVE_SCHEMA, SET_STOCK_SCHEMA, lines_of
-from products.catalog import is_product_id
-
-
-def _uuid(name: str, value: str) -> str:
-    if not is_product_id(value):
-        raise invalid([FieldError(name, "must be a UUID")])
-    return value
 
 
 @functions_framework.http
 @endpoint("GET /api/inventory/{product_id}")
 def inventory_get(request, product_id):
-    return json_response(service.stock_of(_uuid("product_id", product_id)))
+    return json_response(service.stock_of(uuid_param("product_id", product_id)))
 
 
 @functions_framework.http
 @endpoint("PUT /api/inventory/{product_id}")
 def inventory_set(request, product_id):
     principal_from(request.headers.get("Authorization")).require_role(ADMIN)
-    _uuid("product_id", product_id)
+    uuid_param("product_id", product_id)
     body = validate(SET_STOCK_SCHEMA, json_body(request))
     return json_response(service.set_stock(product_id, body["available"]))
 
@@ -39,7 +33,7 @@ def inventory_set(request, product_id):
 @endpoint("POST /internal/inventory/reservations")
 def inventory_reserve(request):
     body = validate(RESERVE_SCHEMA, json_body(request))
-    order_id = _uuid("order_id", body["order_id"].lower())
+    order_id = uuid_param("order_id", body["order_id"].lower())
     try:
         lines = lines_of(body["lines"])
     except ValueError as exc:
@@ -51,14 +45,14 @@ def inventory_reserve(request):
 @functions_framework.http
 @endpoint("POST /internal/inventory/reservations/{order_id}/commit")
 def inventory_commit(request, order_id):
-    return json_response(service.commit(_uuid("order_id", order_id)))
+    return json_response(service.commit(uuid_param("order_id", order_id)))
 
 
 @functions_framework.http
 @endpoint("POST /internal/inventory/reservations/{order_id}/release")
 def inventory_release(request, order_id):
     body = validate(RELEASE_SCHEMA, json_body(request)) if request.content_length else {}
-    return json_response(service.release(_uuid("order_id", order_id), body.get("reason", "cancelled")))
+    return json_response(service.release(uuid_param("order_id", order_id), body.get("reason", "cancelled")))
 
 
 @functions_framework.http

@@ -6,20 +6,13 @@ from fnkit import idempotency
 from fnkit.auth import principal_from
 from fnkit.config import env_int
 from fnkit.consumer import consumer
-from fnkit.errors import FieldError, invalid
 from fnkit.http import endpoint, json_body, json_response
+from fnkit.ids import uuid_param
 from fnkit.query import query_int, query_str
 from fnkit.validation import validate
 
 from orders import placing, service
 from orders.pricing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PLACE_ORDER_SCHEMA
-from products.catalog import is_product_id
-
-
-def _order_id(value: str) -> str:
-    if not is_product_id(value):  # the same canonical-UUID check
-        raise invalid([FieldError("order_id", "must be a UUID")])
-    return value
 
 
 @functions_framework.http
@@ -37,7 +30,7 @@ def orders_create(request):
 @endpoint("GET /api/orders/{order_id}")
 def orders_get(request, order_id):
     principal = principal_from(request.headers.get("Authorization"))
-    return json_response(service.get_order(principal, _order_id(order_id)))
+    return json_response(service.get_order(principal, uuid_param("order_id", order_id)))
 
 
 @functions_framework.http
@@ -55,7 +48,7 @@ def orders_list(request):
 @endpoint("POST /api/orders/{order_id}/cancel")
 def orders_cancel(request, order_id):
     principal = principal_from(request.headers.get("Authorization"))
-    return json_response(service.cancel_order(principal, _order_id(order_id)))
+    return json_response(service.cancel_order(principal, uuid_param("order_id", order_id)))
 
 
 @functions_framework.cloud_event

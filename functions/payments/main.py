@@ -3,20 +3,13 @@ import functions_framework
 
 from fnkit import idempotency
 from fnkit.auth import ADMIN, principal_from
-from fnkit.errors import FieldError, invalid
 from fnkit.http import endpoint, json_body, json_response
+from fnkit.ids import uuid_param
 from fnkit.validation import validate
 
 from payments import refunds, service
 from payments.cards import PAY_SCHEMA
 from payments.ledger import REFUND_SCHEMA
-from products.catalog import is_product_id
-
-
-def _payment_id(value: str) -> str:
-    if not is_product_id(value):  # the same canonical-UUID check
-        raise invalid([FieldError("payment_id", "must be a UUID")])
-    return value
 
 
 @functions_framework.http
@@ -34,7 +27,7 @@ def payments_create(request):
 @endpoint("GET /api/payments/{payment_id}")
 def payments_get(request, payment_id):
     principal = principal_from(request.headers.get("Authorization"))
-    payment, hit = service.get_payment(principal, _payment_id(payment_id))
+    payment, hit = service.get_payment(principal, uuid_param("payment_id", payment_id))
     return json_response(payment, headers={"X-Cache": "hit" if hit else "miss"})
 
 
@@ -43,7 +36,7 @@ def payments_get(request, payment_id):
 def payments_refund(request, payment_id):
     principal = principal_from(request.headers.get("Authorization"))
     principal.require_role(ADMIN)
-    _payment_id(payment_id)
+    uuid_param("payment_id", payment_id)
     key = idempotency.require_key(request.headers)
     body = validate(REFUND_SCHEMA, json_body(request)) if request.content_length else {}
     outcome, replayed = refunds.refund(principal.user_id, payment_id, key, body, request.path)

@@ -8,6 +8,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from fnkit.ids import is_uuid
+
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_PRICE_MINOR = 100_000_000_00
@@ -74,13 +76,6 @@ def new_product_fields(payload: dict) -> dict:
         "price_minor": payload["price"]["amount"],
         "currency": payload["price"]["currency"],
     }
-
-
-def is_product_id(value: str) -> bool:
-    try:
-        return str(uuid.UUID(value)) == value.lower()
-    except ValueError:
-        return False
 
 
 PRODUCT_CHANGES_SCHEMA = {
@@ -151,7 +146,7 @@ class Cursor:
             cursor_sort, key, product_id = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         except (TypeError, ValueError) as exc:
             raise ValueError("not a valid cursor") from exc
-        if cursor_sort != sort or not isinstance(product_id, str) or not is_product_id(product_id):
+        if cursor_sort != sort or not isinstance(product_id, str) or not is_uuid(product_id):
             raise ValueError("not a valid cursor for this sort order")
         column = SORTS[sort][0]
         expected = {"created_at": str, "price_minor": int, "name": str, "rank": (int, float)}[column]

@@ -4,12 +4,13 @@ import functions_framework
 from fnkit.auth import ADMIN, principal_from
 from fnkit.errors import FieldError, Problem, invalid
 from fnkit.http import endpoint, json_body, json_response
+from fnkit.ids import uuid_param
 from fnkit.query import query_bool, query_int, query_str
 from fnkit.validation import validate
 
 from products import service
 from products.catalog import (DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_PRICE_MINOR, NEW_PRODUCT_SCHEMA, PRODUCT_CHANGES_SCHEMA, ListQuery,
-                              etag, is_product_id, parse_if_match)
+                              etag, parse_if_match)
 
 
 @functions_framework.http
@@ -64,9 +65,7 @@ def products_delete(request, product_id):
 
 
 def _checked_id(product_id: str) -> str:
-    if not is_product_id(product_id):
-        raise invalid([FieldError("product_id", "must be a UUID")])
-    return product_id
+    return uuid_param("product_id", product_id)
 
 
 def _expected_version(request) -> int | None:

@@ -7,12 +7,13 @@ before /api/users/{user_id}.)
 import functions_framework
 
 from fnkit.auth import ADMIN, principal_from
-from fnkit.errors import FieldError, invalid, unauthorized
+from fnkit.errors import unauthorized
 from fnkit.http import endpoint, json_body, json_response
+from fnkit.ids import is_uuid, uuid_param
 from fnkit.validation import validate
 
 from users import service
-from users.profile import ADDRESS_PATCH_SCHEMA, NEW_ADDRESS_SCHEMA, PROFILE_PATCH_SCHEMA, is_uuid
+from users.profile import ADDRESS_PATCH_SCHEMA, NEW_ADDRESS_SCHEMA, PROFILE_PATCH_SCHEMA
 
 
 def _me(request) -> str:
@@ -23,9 +24,7 @@ def _me(request) -> str:
 
 
 def _address_id(address_id: str) -> str:
-    if not is_uuid(address_id):
-        raise invalid([FieldError("address_id", "must be a UUID")])
-    return address_id.lower()
+    return uuid_param("address_id", address_id)
 
 
 @functions_framework.http
@@ -75,6 +74,4 @@ def users_addresses_delete(request, address_id):
 @endpoint("GET /api/users/{user_id}")
 def users_get(request, user_id):
     principal_from(request.headers.get("Authorization")).require_role(ADMIN)
-    if not is_uuid(user_id):
-        raise invalid([FieldError("user_id", "must be a UUID")])
-    return json_response(service.get_user(user_id.lower()))
+    return json_response(service.get_user(uuid_param("user_id", user_id)))

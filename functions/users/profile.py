@@ -2,7 +2,6 @@
 changes are valid, and how both are shown. No I/O here."""
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime
 
@@ -47,13 +46,6 @@ NEW_ADDRESS_SCHEMA = {
 }
 ADDRESS_PATCH_SCHEMA = {"type": "object", "additionalProperties": False, "minProperties": 1, "properties": _ADDRESS_FIELDS}
 _REQUIRED_TEXT = ("recipient", "line1", "city", "postal_code")
-
-
-def is_uuid(value: str) -> bool:
-    try:
-        return str(uuid.UUID(value)) == value.lower()
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)

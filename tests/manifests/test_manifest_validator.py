@@ -2,8 +2,6 @@
 each kind of mistake it exists to catch. Mistakes are seeded into a copy of the repo."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 from conftest import ROOT, edit
 

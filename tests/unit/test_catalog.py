@@ -4,9 +4,10 @@ from datetime import datetime, timezone
 
 import pytest
 
+from fnkit.ids import is_uuid
 from fnkit.validation import field_errors
 from products.catalog import (NEW_PRODUCT_SCHEMA, PRODUCT_CHANGES_SCHEMA, Cursor, ListQuery, Product, change_fields,
-                              is_product_id, new_product_fields, parse_if_match)
+                              new_product_fields, parse_if_match)
 
 PRODUCT = Product("8d9c5e0e-0000-4000-8000-000000000000", "AB-1", "Kettle", "", "kitchen", 1999, "EUR", 1,
                   datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc), datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc))
@@ -33,7 +34,7 @@ def test_new_product_fields_take_minor_units_and_trim_the_name():
     fields = new_product_fields({"sku": "AB-1", "name": "  Kettle ", "category": "kitchen",
                                  "price": {"amount": 1999, "currency": "EUR"}})
     assert fields["price_minor"] == 1999 and fields["currency"] == "EUR" and fields["name"] == "Kettle"
-    assert is_product_id(fields["id"]) and fields["description"] == ""
+    assert is_uuid(fields["id"]) and fields["description"] == ""
 
 
 def test_schema_refuses_fractional_prices_and_lowercase_currencies():

@@ -68,3 +68,15 @@ def test_settings_read_environment_with_defaults(monkeypatch):
         config.env("KAFKA_BOOTSTRAP_SERVERS")
     with pytest.raises(KeyError):
         config.env("UNDECLARED_SETTING")
+
+
+def test_uuid_params_are_canonical_or_a_400_naming_the_parameter():
+    from fnkit.ids import is_uuid, uuid_param
+
+    assert is_uuid("8d9c5e0e-0000-4000-8000-000000000000") and is_uuid("8D9C5E0E-0000-4000-8000-000000000000")
+    for loose in ("me", "1", "8d9c5e0e000040008000000000000000", "{8d9c5e0e-0000-4000-8000-000000000000}", None, 7):
+        assert not is_uuid(loose)
+    assert uuid_param("order_id", "8D9C5E0E-0000-4000-8000-000000000000") == "8d9c5e0e-0000-4000-8000-000000000000"
+    with pytest.raises(Problem) as refused:
+        uuid_param("order_id", "nope")
+    assert refused.value.status == 400 and refused.value.errors[0].field == "order_id"

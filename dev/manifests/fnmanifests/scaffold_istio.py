@@ -2,8 +2,6 @@
 specific first) and the gateway's "token required" AuthorizationPolicy."""
 import re
 
-import yaml
-
 from .yamlio import dump
 
 from .functions_index import Target

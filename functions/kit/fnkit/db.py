@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from .config import env, env_float, env_int
 from .errors import Problem
+
+if TYPE_CHECKING:  # psycopg2 is imported on first use, not at start-up
+    import psycopg2.extensions
 
 _pool = None
 _pool_lock = threading.Lock()
