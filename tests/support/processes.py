@@ -34,6 +34,17 @@ def wait_until_ready(url: str, process: subprocess.Popen, log_path: Path, timeou
     raise RuntimeError(f"{url} did not become ready:\n{log_path.read_text()[-3000:]}")
 
 
+def stop(process: subprocess.Popen | None) -> None:
+    """SIGTERM, then SIGKILL if the process has not ended within 10 s."""
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class FunctionProcess:
     def __init__(self, target: str, env: dict[str, str], log_dir: Path):
         self.target = target
@@ -59,13 +70,7 @@ class FunctionProcess:
         return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)
 
 
 class BackgroundProcess:
@@ -84,10 +89,4 @@ class BackgroundProcess:
         return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)
