@@ -87,6 +87,7 @@ class SourceDispatcher:
         self._consumer = KafkaConsumer(
             bootstrap_servers=self.bootstrap, group_id=self.source.consumer_group, enable_auto_commit=False,
             auto_offset_reset=self.source.initial_offset, max_poll_records=MAX_POLL_RECORDS,
+            reconnect_backoff_max_ms=1000,  # back within a second of Kafka (the default waits up to 30 s)
             client_id=f"fnshop-dispatcher-{self.source.name}")
         try:
             self._consumer.subscribe(list(self.source.topics), listener=Rebalance())
@@ -232,7 +233,8 @@ class Dispatcher:
         self.stop_event = threading.Event()
         # Dead letters must survive a broker failover: acks from every in-sync replica, idempotent.
         self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
-                                      linger_ms=2, request_timeout_ms=5000, max_block_ms=5000)
+                                      linger_ms=2, request_timeout_ms=5000, max_block_ms=5000,
+                                      reconnect_backoff_max_ms=1000)
         self.sources = [SourceDispatcher(s, eventing, bootstrap, gateway, service_urls or {}, self.producer,
                                          self.stop_event)
                         for s in eventing.sources if only is None or s.name in only]

@@ -24,6 +24,9 @@ def producer():
                     linger_ms=2,
                     request_timeout_ms=5000,
                     max_block_ms=5000,
+                    # kafka-python backs off reconnects up to 30 s by default: after an outage
+                    # the relay would sit idle that long with the broker back. 1 s bounds it.
+                    reconnect_backoff_max_ms=1000,
                 )
     return _producer
 
