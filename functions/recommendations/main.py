@@ -1,10 +1,16 @@
-"""Recommendation function targets. For now only the consumer that records co-purchases; the
-model that serves recommendations from them comes later."""
+"""Recommendation function targets: one Knative Service each, selected by FUNCTION_TARGET.
+
+The consumer records co-purchases, a schedule trains the item-to-item model from them, and the
+read serves it. numpy/scipy are imported by the training only, so the read starts fast.
+"""
 import functions_framework
 
 from fnkit.consumer import consumer
+from fnkit.http import endpoint, json_response
+from fnkit.ids import uuid_param
+from fnkit.query import query_int
 
-from recommendations import service
+from recommendations import service, serving, training
 
 
 @functions_framework.cloud_event
@@ -12,3 +18,18 @@ from recommendations import service
 def recommendations_record_copurchases(cur, event):
     """Fed by KafkaSource recommendations-record-copurchases (topic orders)."""
     service.record_order(cur, event)
+
+
+@functions_framework.http
+@endpoint("POST /internal/recommendations/train")
+def recommendations_train(request):
+    """Called by a schedule (PingSource recommendations-train posts a CloudEvent; its body is ignored)."""
+    return json_response(training.train())
+
+
+@functions_framework.http
+@endpoint("GET /api/recommendations/{product_id}")
+def recommendations_get(request, product_id):
+    found = serving.recommend(uuid_param("product_id", product_id),
+                              query_int(request, "limit", serving.DEFAULT_LIMIT, minimum=1, maximum=serving.MAX_LIMIT))
+    return json_response(found.to_public(), headers={"X-Cache": "hit" if found.from_cache else "miss"})

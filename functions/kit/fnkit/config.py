@@ -69,6 +69,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ORDER_OVERDUE_BATCH", "Most unpaid orders past their deadline cancelled per scheduled run.", "200"),
     Setting("NOTIFICATIONS_CACHE_SIZE", "Newest notifications per user kept in Redis (also the largest page).", "50"),
     Setting("NOTIFICATIONS_CACHE_TTL_SECONDS", "How long a user's cached notification list lives in Redis.", "600"),
+    # Recommendations (model training and reads)
+    Setting("RECOMMENDATIONS_MODEL_SIZE", "Neighbours kept per product (and popular products per category) by a "
+            "training; above the largest `limit`, so reads still fill a page after dropping unavailable ones.", "50"),
+    Setting("RECOMMENDATIONS_CACHE_TTL_SECONDS", "How long a trained model stays in Redis; a backstop for versions "
+            "nobody pruned (each training replaces the model, and reads use PostgreSQL on a miss).", "172800"),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
