@@ -255,3 +255,20 @@ def test_a_stop_during_retries_commits_nothing_and_a_restart_redelivers(dispatch
     sink.wait_for(lambda: [h["ce-id"] for h, _, _, s in sink.received if s == 202].count(event_id) == 1,
                   what="the redelivery")
     assert committed_lag(bootstrap, dispatcher.group) in (0, 1)  # the commit follows within a poll
+
+
+def test_a_backlog_larger_than_a_poll_is_delivered_completely(dispatch, sink, producer, bootstrap):
+    """More records than one poll returns, on every partition: the pause/resume path (kafka-python
+    3.0.12 parks fetched records of paused partitions and could leave them parked for good)."""
+    dispatcher = dispatch(ordering="ordered")
+    ids = [f"bulk-{uuid.uuid4().hex[:6]}-{i}" for i in range(1500)]
+    for i, event_id in enumerate(ids):
+        headers = [("ce_specversion", b"1.0"), ("ce_id", event_id.encode()), ("ce_source", b"/test"),
+                   ("ce_type", b"com.fnshop.test.happened"), ("ce_subject", b"s"), ("content-type", b"application/json")]
+        producer.send(TOPIC, key=f"k-{i % 30}".encode(), value=b"{}", headers=headers)
+    producer.flush()
+    sink.wait_for(lambda: len(set(sink.ids()) & set(ids)) == len(ids), timeout=60, what="the whole backlog")
+    deadline = time.monotonic() + 10
+    while committed_lag(bootstrap, dispatcher.group) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert committed_lag(bootstrap, dispatcher.group) == 0
