@@ -1,7 +1,8 @@
 """Recommendation function targets: one Knative Service each, selected by FUNCTION_TARGET.
 
-The consumer records co-purchases, a schedule trains the item-to-item model from them, and the
-read serves it. numpy/scipy are imported by the training only, so the read starts fast.
+The consumer records co-purchases, a schedule trains the model from them and from the product
+texts (co-purchase and content-similar neighbours), and the read serves it. numpy, scipy and
+scikit-learn are imported by the training only, so the read starts fast.
 """
 import functions_framework
 

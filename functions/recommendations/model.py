@@ -1,6 +1,7 @@
-"""The item-to-item model: for every product, the products most often bought with it, from the
-co-purchase counts alone. Plain Python with numpy/scipy, which are imported when a model is
-built, not when this module is: the read function imports it too and must start fast. No I/O.
+"""The co-purchase model: for every product, the products most often bought with it, from the
+co-purchase counts alone (content.py covers the products nobody bought with others yet). Plain
+Python with numpy/scipy, which are imported when a model is built, not when this module is: the
+read function imports it too and must start fast. No I/O.
 
 A pair's score is the cosine similarity of the two products' columns in the (paid order x
 product) purchase matrix X, where X[o, p] = 1 when order o holds product p:
@@ -11,7 +12,7 @@ The dot product of two columns of X is their co-purchase count and a column's sq
 its product's count of paid orders, so the two tables the order.paid consumer keeps are all
 cosine needs: the model never sees an order, and X (which nobody stores) is never rebuilt. The
 numbers are exactly what `sklearn.metrics.pairwise.cosine_similarity(X.T)` returns
-(tests/unit/test_recommendations_model.py checks that on random orders). Dividing by both
+(tests/unit/test_recommendations_similarity.py checks that on random orders). Dividing by both
 popularities keeps a best-seller found in every basket from topping every list, which raw
 counts (the SQL baseline in dev/bench/recommendations.py) do.
 """
@@ -25,7 +26,7 @@ from typing import Iterable, Mapping
 _SCORE_DIGITS = 12
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a 20,000-product model holds a million of them
 class Neighbour:
     product_id: str
     score: float

@@ -1,6 +1,7 @@
 """Trained models in Redis, for reads: one hash per version, `recommendations:model:<version>`,
-with a field per product (`p:<id>`: its neighbours) and per category (`c:<name>`: its popular
-products), each a JSON list of [id, score].
+with fields per product (`p:<id>`: its co-purchase neighbours, `s:<id>`: its content-similar
+ones) and per category (`c:<name>`: its popular products), each a JSON list of [id, score]. A
+version cached before the content model existed has no `s:` fields: its readers see [].
 
 A version's hash is written once, after its PostgreSQL commit, and its `complete` field last:
 a reader asks for that field with the ones it needs and treats a hash without it (still being
@@ -11,10 +12,13 @@ leave readers on the old model.
 from __future__ import annotations
 
 import json
+from itertools import chain, islice
 
 from fnkit import cache, logs
 
 from .model import Neighbour
+
+Model = dict[str, tuple[Neighbour, ...]]
 
 _COMPLETE = "complete"
 _BATCH = 1000  # fields per HSET: bounded requests however large the catalog
@@ -25,18 +29,20 @@ def key(version: int) -> str:
     return f"recommendations:model:{version}"
 
 
-def publish(version: int, model: dict[str, tuple[Neighbour, ...]], categories: dict[str, list[tuple[str, int]]],
+def publish(version: int, model: Model, content: Model, categories: dict[str, list[tuple[str, int]]],
             ttl_seconds: int, dropped: list[int]) -> bool:
     """Write one version and delete the dropped ones; False (logged) when Redis failed."""
-    fields = {f"p:{product_id}": _dumps([(n.product_id, n.score) for n in neighbours])
-              for product_id, neighbours in model.items()}
-    fields.update((f"c:{category}", _dumps(products)) for category, products in categories.items())
-    items = list(fields.items())
+    # Rendered batch by batch as they are sent: all at once they were 50 MB at 20,000 products.
+    fields = chain(((f"p:{product_id}", _dumps([(n.product_id, n.score) for n in neighbours]))
+                    for product_id, neighbours in model.items()),
+                   ((f"s:{product_id}", _dumps([(n.product_id, n.score) for n in neighbours]))
+                    for product_id, neighbours in content.items()),
+                   ((f"c:{category}", _dumps(products)) for category, products in categories.items()))
     redis = cache.client()
     try:
         redis.delete(key(version))
-        for start in range(0, len(items), _BATCH):
-            redis.hset(key(version), mapping=dict(items[start:start + _BATCH]))
+        while batch := dict(islice(fields, _BATCH)):
+            redis.hset(key(version), mapping=batch)
             redis.expire(key(version), ttl_seconds)  # from the first batch on: a run dying half-way leaves no orphan
         redis.hset(key(version), _COMPLETE, "1")
         redis.expire(key(version), ttl_seconds)
@@ -48,17 +54,20 @@ def publish(version: int, model: dict[str, tuple[Neighbour, ...]], categories: d
         return False
 
 
-def lists(version: int, product_id: str, category: str) -> tuple[list[list], list[list]] | None:
-    """(neighbours, category popular) of a product in one version, or None on a miss or when
-    Redis is down (the caller reads PostgreSQL). A product without co-purchases has []."""
+def lists(version: int, product_id: str, category: str) -> tuple[list[list], list[list], list[list]] | None:
+    """(co-purchase neighbours, content neighbours, category popular) of a product in one
+    version, as model_store.lists gives them, or None on a miss or when Redis is down (the
+    caller reads PostgreSQL). A list the model does not hold for the product is []."""
+    fields = [_COMPLETE, f"p:{product_id}", f"s:{product_id}", f"c:{category}"]
     try:
-        complete, neighbours, popular = cache.client().hmget(key(version), [_COMPLETE, f"p:{product_id}", f"c:{category}"])
+        complete, *found = cache.client().hmget(key(version), fields)
     except cache.unavailable_errors() as exc:
         log.warning("model read failed, falling back", extra={"version": version, "error": str(exc)})
         return None
     if complete is None:
         return None
-    return (json.loads(neighbours) if neighbours else []), (json.loads(popular) if popular else [])
+    co_purchase, content, popular = (json.loads(value) if value else [] for value in found)
+    return co_purchase, content, popular
 
 
 def _dumps(value) -> str:

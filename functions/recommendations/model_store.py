@@ -1,13 +1,17 @@
-"""Trained models in PostgreSQL (tables of migration 0060), the counts they are built from, and
-the live-catalog checks every read makes."""
+"""Trained models in PostgreSQL (tables of migrations 0060 and 0061), the counts and texts they
+are built from, and the live-catalog checks every read makes."""
 from __future__ import annotations
 
-import io
+from typing import Iterable
 
+from .content import Document
 from .model import Neighbour
+
+Model = dict[str, tuple[Neighbour, ...]]
 
 # Advisory lock key of the training: two at once would race to activate their versions.
 _TRAINING_LOCK = 0x7EC0_0DE1
+_COPY_CHUNK = 1 << 16  # characters a COPY read returns
 
 
 def try_lock_training(cur) -> bool:
@@ -38,16 +42,32 @@ def copurchase_counts(cur) -> tuple[dict[str, int], list[tuple[str, str, int]]]:
     return purchases, [(a, b, orders) for a, b, orders, _, _ in found]
 
 
-def save(cur, model: dict[str, tuple[Neighbour, ...]], size: int, pairs: int, training_ms: int) -> int:
-    """Write a new, inactive version with its neighbours and category lists; returns it."""
-    cur.execute("INSERT INTO recommendation_models (size, pairs, products, training_ms) VALUES (%s, %s, %s, %s)"
-                " RETURNING version", (size, pairs, len(model), training_ms))
+def live_documents(cur) -> list[Document]:
+    """The text of every live product, for the content model (tuples, as in copurchase_counts)."""
+    with cur.connection.cursor() as rows:
+        rows.execute("SELECT id::text, name, category, description FROM products WHERE deleted_at IS NULL")
+        return [Document(*row) for row in rows.fetchall()]
+
+
+def save(cur, model: Model, content: Model, content_terms: int, size: int, pairs: int, training_ms: int) -> int:
+    """Write a new, inactive version with its co-purchase and content neighbours and its category
+    lists; returns it."""
+    cur.execute("INSERT INTO recommendation_models (size, pairs, products, training_ms, content_products, content_terms)"
+                " VALUES (%s, %s, %s, %s, %s, %s) RETURNING version",
+                (size, pairs, len(model), training_ms, len(content), content_terms))
     version = cur.fetchone()["version"]
     # COPY: 48k rows (2,000 products) take 0.13 s, against 0.7 s as unnest() arrays (quoting and parsing them).
-    # Ids are UUIDs and scores floats, so the text format needs no escaping.
-    rows = io.StringIO("".join(f"{version}\t{product_id}\t{rank}\t{n.product_id}\t{n.score!r}\n"
-                               for product_id, neighbours in model.items() for rank, n in enumerate(neighbours, 1)))
-    cur.copy_expert("COPY recommendation_neighbours (version, product_id, rank, other_id, score) FROM STDIN", rows)
+    # Ids are UUIDs and scores floats, so the text format (arrays too) needs no escaping. Content lists
+    # go one row per product, their neighbours as arrays: see migration 0061.
+    cur.copy_expert("COPY recommendation_neighbours (version, product_id, rank, other_id, score) FROM STDIN",
+                    _Lines(f"{version}\t{product_id}\t{rank}\t{n.product_id}\t{n.score!r}\n"
+                           for product_id, neighbours in model.items() for rank, n in enumerate(neighbours, 1)),
+                    size=_COPY_CHUNK)
+    cur.copy_expert("COPY recommendation_content_neighbours (version, product_id, other_ids, scores) FROM STDIN",
+                    _Lines(f"{version}\t{product_id}\t{{{','.join(n.product_id for n in neighbours)}}}"
+                           f"\t{{{','.join(repr(n.score) for n in neighbours)}}}\n"
+                           for product_id, neighbours in content.items()),
+                    size=_COPY_CHUNK)
     # Every live product counts (0 orders too), so a category nobody bought from yet has a list;
     # among equals the newest come first.
     cur.execute(
@@ -90,16 +110,43 @@ def subject(cur, product_id: str) -> tuple[str, int | None] | None:
     return (row["category"], row["version"]) if row else None
 
 
-def neighbours(cur, version: int, product_id: str) -> list[tuple[str, float]]:
-    cur.execute("SELECT other_id::text, score FROM recommendation_neighbours WHERE version = %s AND product_id = %s"
-                " ORDER BY rank", (version, product_id))
-    return [(row["other_id"], row["score"]) for row in cur.fetchall()]
+def lists(cur, version: int, product_id: str, category: str) -> tuple[list, list, list]:
+    """(co-purchase neighbours, content neighbours, category popular) of a product in one
+    version, each [(id, score)] best first: the read on a cache miss, in one round trip."""
+    cur.execute(
+        "(SELECT 0 AS list, rank, other_id::text AS id, score FROM recommendation_neighbours"
+        "  WHERE version = %(version)s AND product_id = %(product)s)"
+        " UNION ALL (SELECT 1, n.rank, n.id::text, n.score FROM recommendation_content_neighbours c,"
+        "  unnest(c.other_ids, c.scores) WITH ORDINALITY AS n(id, score, rank)"
+        "  WHERE c.version = %(version)s AND c.product_id = %(product)s)"
+        " UNION ALL (SELECT 2, rank, product_id::text, orders FROM recommendation_category_popular"
+        "  WHERE version = %(version)s AND category = %(category)s)"
+        " ORDER BY list, rank",
+        {"version": version, "product": product_id, "category": category},
+    )
+    found: tuple[list, list, list] = ([], [], [])
+    for row in cur.fetchall():
+        found[row["list"]].append((row["id"], row["score"]))
+    # The union made the orders of the popular list floats; as ints they read as in Redis.
+    return found[0], found[1], [(product, int(orders)) for product, orders in found[2]]
 
 
-def category_popular(cur, version: int, category: str) -> list[tuple[str, int]]:
-    cur.execute("SELECT product_id::text, orders FROM recommendation_category_popular"
-                " WHERE version = %s AND category = %s ORDER BY rank", (version, category))
-    return [(row["product_id"], row["orders"]) for row in cur.fetchall()]
+class _Lines:
+    """What COPY reads: the rows rendered as psycopg2 asks for them. One string of them all was
+    40 MB at 20,000 products, and a StringIO keeps 4 bytes a character: 160 MB more at the peak."""
+
+    def __init__(self, lines: Iterable[str]):
+        self._lines = iter(lines)
+
+    def read(self, size: int = _COPY_CHUNK) -> str:
+        """At least `size` characters (whole lines), "" at the end; psycopg2 takes any length."""
+        parts, length = [], 0
+        for line in self._lines:
+            parts.append(line)
+            length += len(line)
+            if length >= size:
+                break
+        return "".join(parts)
 
 
 def available(cur, candidates: list[str], exclude: str, limit: int) -> list[dict]:

@@ -1,10 +1,11 @@
-"""Reads (recommendations_get): a product's neighbours in the active model, or popular products
-of its category when it has none left to show.
+"""Reads (recommendations_get): a product's co-purchase neighbours in the active model, filled up
+with its content-similar neighbours, then with popular products of its category (blend.py).
 
 Which model is active comes from PostgreSQL, with the product itself (a 404 needs it anyway);
 the model's lists come from Redis, or from PostgreSQL on a miss. Whether a listed product may be
 shown is checked against the live catalog and stock on every read: a product deleted or sold
-out since the training must disappear at once, not at the next training.
+out since the training must disappear at once, not at the next training. All three lists go
+through that check in one query, so blending costs no round trip.
 """
 from __future__ import annotations
 
@@ -13,10 +14,9 @@ from dataclasses import dataclass
 from fnkit import db
 from fnkit.errors import not_found
 
-from . import model_cache, model_store
+from . import blend, model_cache, model_store
+from .blend import CATEGORY_POPULAR
 
-CO_PURCHASE = "co-purchase"
-CATEGORY_POPULAR = "category-popular"
 DEFAULT_LIMIT, MAX_LIMIT = 10, 20  # MAX_LIMIT stays below RECOMMENDATIONS_MODEL_SIZE (see config)
 
 
@@ -42,21 +42,13 @@ def recommend(product_id: str, limit: int) -> Recommendations:
         if version is None:  # nothing trained yet
             return Recommendations(product_id, CATEGORY_POPULAR, None, [], False)
         cached = model_cache.lists(version, product_id, category)
-        neighbours = cached[0] if cached else model_store.neighbours(cur, version, product_id)
-        items = _shown(cur, neighbours, product_id, limit)
-        strategy = CO_PURCHASE
-        if not items:  # no co-purchases (a new or rarely bought product), or none available now
-            popular = cached[1] if cached else model_store.category_popular(cur, version, category)
-            items, strategy = _shown(cur, popular, product_id, limit), CATEGORY_POPULAR
-    return Recommendations(product_id, strategy, version, items, cached is not None)
-
-
-def _shown(cur, ranked: list, product_id: str, limit: int) -> list[dict]:
-    """The first `limit` of (id, score) that may be shown, as public items, in ranked order."""
-    if not ranked:
-        return []
-    scores = {other: score for other, score in ranked}
-    return [{"id": row["id"], "name": row["name"], "category": row["category"],
-             "price": {"amount": row["price_minor"], "currency": row["currency"]},
-             "score": round(scores[row["id"]], 6)}
-            for row in model_store.available(cur, list(scores), product_id, limit)]
+        lists = cached if cached is not None else model_store.lists(cur, version, product_id, category)
+        ranked = blend.candidates(*lists)
+        rows = model_store.available(cur, [c.product_id for c in ranked], product_id, limit) if ranked else []
+    by_id = {c.product_id: c for c in ranked}
+    items = [{"id": row["id"], "name": row["name"], "category": row["category"],
+              "price": {"amount": row["price_minor"], "currency": row["currency"]},
+              "score": round(by_id[row["id"]].score, 6), "strategy": by_id[row["id"]].strategy}
+             for row in rows]
+    return Recommendations(product_id, blend.leading_strategy([item["strategy"] for item in items]), version, items,
+                           cached is not None)

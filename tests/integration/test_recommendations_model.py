@@ -3,7 +3,9 @@ co-purchases recorded by the order.paid consumer from real CloudEvents, the trai
 reads through Redis or, when Redis is away or the cached model incomplete, PostgreSQL.
 
 The database is shared with the other tests, so every test makes its own products in its own
-category and trains a model over everything there is: assertions only look at its products."""
+category and trains a model over everything there is: assertions only look at its products.
+Co-purchase lists hold only those; the content-similar ones that fill a list up may also hold
+products of other tests with alike texts (test_recommendations_content.py covers them)."""
 from __future__ import annotations
 
 import threading
@@ -21,6 +23,7 @@ from tests.support.processes import FunctionProcess, free_port
 
 TARGETS = ("recommendations_record_copurchases", "recommendations_train", "recommendations_get")
 TRAINING_LOCK = 0x7EC0_0DE1  # recommendations.model_store._TRAINING_LOCK
+STRATEGIES = ("co-purchase", "content-similar", "category-popular")  # recommendations.blend.STRATEGIES
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +51,9 @@ class Shop:
         self.api, self.token, self.unique = api, issuer.admin_token(), unique
         self.category = f"rec-{unique.lower()}"
 
-    def product(self, name: str) -> str:
-        body = new_product(f"{self.unique}-{name.upper()}", name=f"{name} {self.unique}", category=self.category)
+    def product(self, name: str, description: str | None = None) -> str:
+        body = new_product(f"{self.unique}-{name.upper()}", name=f"{name} {self.unique}", category=self.category,
+                           **({} if description is None else {"description": description}))
         return create_product(self.api, self.token, body).json()["id"]
 
     def paid(self, *product_ids: str, times: int = 1) -> None:
@@ -81,11 +85,23 @@ def train(url: str) -> dict:
 
 
 def recommend(url: str, product_id: str, **params) -> requests.Response:
-    return assert_conforms(requests.get(f"{url}/api/recommendations/{product_id}", params=params, timeout=10))
+    response = assert_conforms(requests.get(f"{url}/api/recommendations/{product_id}", params=params, timeout=10))
+    if response.status_code == 200:
+        strategies(response)  # every list read in these tests is blended in order
+    return response
 
 
-def ids(response: requests.Response) -> list[str]:
-    return [item["id"] for item in response.json()["items"]]
+def ids(response: requests.Response, strategy: str | None = None) -> list[str]:
+    """The items' ids, or those of one strategy's items."""
+    return [item["id"] for item in response.json()["items"] if strategy in (None, item["strategy"])]
+
+
+def strategies(response: requests.Response) -> list[str]:
+    """The strategies of the items in their order, repeats collapsed; checks the blending order."""
+    seen = [item["strategy"] for item in response.json()["items"]]
+    runs = [s for i, s in enumerate(seen) if i == 0 or seen[i - 1] != s]
+    assert runs == [s for s in STRATEGIES if s in runs], runs  # co-purchase, then content, then popular
+    return runs
 
 
 @pytest.fixture()
@@ -105,22 +121,27 @@ def test_products_bought_together_come_first_from_the_cache(api, kitchen):
     body = response.json()
     assert response.status_code == 200 and response.headers["X-Cache"] == "hit"
     assert body["strategy"] == "co-purchase" and body["model_version"] == trained["version"]
-    assert ids(response) == [kitchen["mug"], kitchen["tea"]]
-    assert [item["score"] for item in body["items"]] == pytest.approx([3 / 12 ** 0.5, 1 / 12 ** 0.5], abs=1e-6)
+    assert ids(response)[:2] == ids(response, "co-purchase") == [kitchen["mug"], kitchen["tea"]]
+    assert [item["score"] for item in body["items"][:2]] == pytest.approx([3 / 12 ** 0.5, 1 / 12 ** 0.5], abs=1e-6)
     assert body["items"][0]["price"] == {"amount": 3999, "currency": "EUR"}
     assert ids(recommend(api["recommendations_get"], kitchen["kettle"], limit=1)) == [kitchen["mug"]]
-    assert ids(recommend(api["recommendations_get"], kitchen["towel"])) == [kitchen["tea"]]
+    assert ids(recommend(api["recommendations_get"], kitchen["towel"]))[:1] == [kitchen["tea"]]
+    assert ids(recommend(api["recommendations_get"], kitchen["towel"]), "co-purchase") == [kitchen["tea"]]
 
 
-def test_a_product_without_copurchases_gets_the_popular_ones_of_its_category(api, shop, kitchen):
+def test_a_product_new_since_the_training_gets_the_popular_ones_of_its_category(api, shop, kitchen):
     train(api["recommendations_train"])
-    newer = shop.product("Newer")  # created after the training: not in the model at all
-    expected = [kitchen["kettle"], kitchen["tea"], kitchen["mug"], kitchen["towel"]]  # 4, 3, 3 (newer first), 2 orders
-    for product in (kitchen["spare"], newer):
-        response = recommend(api["recommendations_get"], product)
-        assert response.json()["strategy"] == "category-popular"
-        assert ids(response) == [p for p in expected if p != product] + ([kitchen["spare"]] if product == newer else [])
-    assert [item["score"] for item in recommend(api["recommendations_get"], newer).json()["items"]] == [4, 3, 3, 2, 0]
+    newer = shop.product("Newer")  # created after the training: not in the model at all, not even its content lists
+    response = recommend(api["recommendations_get"], newer)
+    assert response.json()["strategy"] == "category-popular" and strategies(response) == ["category-popular"]
+    # 4, 3, 3 (newer first), 2 and 0 orders
+    assert ids(response) == [kitchen["kettle"], kitchen["tea"], kitchen["mug"], kitchen["towel"], kitchen["spare"]]
+    assert [item["score"] for item in response.json()["items"]] == [4, 3, 3, 2, 0]
+    # One never bought but there at the training has its content-similar products first, then the popular ones.
+    # (Their texts share this test's name suffix and category, so they lead its content-similar list.)
+    spare = recommend(api["recommendations_get"], kitchen["spare"])
+    assert spare.json()["strategy"] == "content-similar" and strategies(spare)[0] == "content-similar"
+    assert set(ids(spare)[:4]) == {kitchen["kettle"], kitchen["tea"], kitchen["mug"], kitchen["towel"]}
 
 
 def test_deleted_or_sold_out_products_are_never_recommended(api, shop, kitchen, pg):
@@ -129,10 +150,12 @@ def test_deleted_or_sold_out_products_are_never_recommended(api, shop, kitchen, 
     with pg.cursor() as cur:  # stock as the inventory function stores it
         cur.execute("INSERT INTO inventory (product_id, available) VALUES (%s, 0), (%s, 5)", (kitchen["tea"], kitchen["towel"]))
     response = recommend(api["recommendations_get"], kitchen["kettle"])
-    # Both neighbours are gone: the category's popular products stand in, minus the same two.
-    assert response.json()["strategy"] == "category-popular"
-    assert ids(response) == [kitchen["towel"], kitchen["spare"]]
-    assert recommend(api["recommendations_get"], kitchen["towel"]).json()["strategy"] == "category-popular"
+    # Both co-purchase neighbours are gone: content-similar and popular products stand in, minus the same two.
+    assert response.json()["strategy"] == "content-similar" and ids(response, "co-purchase") == []
+    mine = set(kitchen.values())
+    assert {p for p in ids(response) if p in mine} == {kitchen["towel"], kitchen["spare"]}
+    towel = recommend(api["recommendations_get"], kitchen["towel"])
+    assert ids(towel, "co-purchase") == [] and kitchen["tea"] not in ids(towel)
     assert recommend(api["recommendations_get"], kitchen["mug"]).status_code == 404
 
 
@@ -156,7 +179,7 @@ def test_a_half_written_cached_model_is_a_miss(api, kitchen, rds):
     trained = train(api["recommendations_train"])
     rds.hdel(f"recommendations:model:{trained['version']}", "complete")  # as if the run died while writing
     response = recommend(api["recommendations_get"], kitchen["kettle"])
-    assert response.headers["X-Cache"] == "miss" and ids(response) == [kitchen["mug"], kitchen["tea"]]
+    assert response.headers["X-Cache"] == "miss" and ids(response, "co-purchase") == [kitchen["mug"], kitchen["tea"]]
 
 
 def test_readers_see_a_whole_model_while_new_versions_are_switched_in(api, kitchen):
@@ -166,7 +189,8 @@ def test_readers_see_a_whole_model_while_new_versions_are_switched_in(api, kitch
     def read():
         while not stop.is_set():
             body = requests.get(f"{api['recommendations_get']}/api/recommendations/{kitchen['kettle']}", timeout=10).json()
-            seen.append((body["strategy"], body["model_version"], [item["id"] for item in body["items"]]))
+            seen.append((body["strategy"], body["model_version"],
+                         [item["id"] for item in body["items"] if item["strategy"] == "co-purchase"]))
 
     reader = threading.Thread(target=read)
     reader.start()

@@ -74,6 +74,11 @@ SETTINGS: tuple[Setting, ...] = (
             "training; above the largest `limit`, so reads still fill a page after dropping unavailable ones.", "50"),
     Setting("RECOMMENDATIONS_CACHE_TTL_SECONDS", "How long a trained model stays in Redis; a backstop for versions "
             "nobody pruned (each training replaces the model, and reads use PostgreSQL on a miss).", "172800"),
+    Setting("RECOMMENDATIONS_CONTENT_SIZE", "Content-similar neighbours (alike in name, category and description) "
+            "kept per product by a training: the cold-start lists, read after the co-purchase ones.", "30"),
+    Setting("RECOMMENDATIONS_CONTENT_MIN_SCORE", "Least cosine similarity of two products' TF-IDF texts for one to be "
+            "a content-similar neighbour of the other, in (0, 1]; below it the category's popular products "
+            "fill the list instead.", "0.1"),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
