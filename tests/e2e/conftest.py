@@ -104,8 +104,10 @@ class Platform:
         return next(s.consumer_group for s in self.eventing.sources if s.name == source)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def platform(tmp_path_factory, stack_env, issuer):
+    """Module scope: the platform (its relay and its consumers) is gone before other tiers run,
+    so their own relay fixture is the active one and nothing consumes their events."""
     bootstrap = stack_env["KAFKA_BOOTSTRAP_SERVERS"].split(",")
     run = uuid.uuid4().hex[:6]
     folder = tmp_path_factory.mktemp("eventing")

@@ -222,11 +222,14 @@ def test_a_poison_event_is_dead_lettered_and_delivery_goes_on(platform, stack_en
 
 def test_checkout_while_kafka_is_down(platform, pg, stack_env):
     shopper = Shopper(platform)
+    cut = time.monotonic()
     with stopped("kafka"):
+        print(f"\nKafka stopped in {time.monotonic() - cut:.1f}s")
         order = shopper.order()
         payment = shopper.pay(order["id"])
         assert payment["status"] == "succeeded" and shopper.order_status(order["id"]) == "pending"
     back = time.monotonic()
+    print(f"Kafka down and started again in {back - cut:.1f}s")
     wait_for(lambda: shopper.order_status(order["id"]) == "paid", timeout=60, what="the order to be paid")
     paid_after = time.monotonic() - back
     wait_for(lambda: shopper.stock()["reserved"] == 0, timeout=30, what="the stock to be committed")
