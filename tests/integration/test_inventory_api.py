@@ -108,8 +108,13 @@ def test_expired_reservations_are_released_by_the_sweep(shop, start_checkout_fun
     assert requests.post(sweep, json={}, timeout=30).status_code == 200  # not yet expired: kept
     assert shop.stock(product_id)["reserved"] == 3
     time.sleep(1.2)
-    swept = requests.post(sweep, json={"specversion": "1.0", "type": "dev.knative.sources.ping"}, timeout=30)
-    assert swept.status_code == 200 and swept.json()["released"] >= 1
+    # One run releases at most RESERVATION_EXPIRY_BATCH of the oldest; a database that other
+    # runs left expired reservations in needs a few runs, as the schedule would do.
+    for _ in range(20):
+        swept = requests.post(sweep, json={"specversion": "1.0", "type": "dev.knative.sources.ping"}, timeout=30)
+        assert swept.status_code == 200
+        if shop.stock(product_id)["reserved"] == 0 or swept.json()["released"] == 0:
+            break
     assert shop.stock(product_id) == {"product_id": product_id, "available": 4, "reserved": 0}
     released = events_of(readers["inventory"], order_id, "com.fnshop.inventory.released")
     assert released["com.fnshop.inventory.released"].data["reason"] == "expired"
