@@ -26,27 +26,10 @@ import yaml
 from dev.eventing import groups
 from dev.eventing.manifests import load
 from tests.support.processes import free_port
-from tests.support.tokens import TestIssuer
 
 ROOT = Path(__file__).resolve().parents[2]
-STACK_VARS = ("DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS")
 BROKEN_SOURCE = "e2e-unreachable-sink"
 BROKEN_DEAD_LETTERS = "fnshop-e2e-unreachable.dead-letters"
-
-
-@pytest.fixture(scope="session")
-def stack_env() -> dict[str, str]:
-    missing = [name for name in STACK_VARS if not os.environ.get(name)]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} not set: run the suite with `dev/task test`, which starts the stack")
-    return {name: os.environ[name] for name in STACK_VARS}
-
-
-@pytest.fixture(scope="session")
-def issuer(tmp_path_factory):
-    test_issuer = TestIssuer(tmp_path_factory.mktemp("e2e-idp"))
-    yield test_issuer
-    test_issuer.close()
 
 
 def eventing_copy(folder: Path, run: str) -> None:

@@ -18,8 +18,6 @@ import json
 import time
 import uuid
 
-import psycopg2
-import pytest
 from kafka import KafkaProducer
 
 from tests.e2e.conftest import BROKEN_DEAD_LETTERS, BROKEN_SOURCE
@@ -29,14 +27,6 @@ ADDRESS = {"name": "Ada Lovelace", "line1": "12 St James's Square", "city": "Lon
            "country": "GB"}
 CARD = {"type": "card", "card_number": "4242424242424242", "exp_month": 12, "exp_year": 2035, "cvc": "123"}
 ORDERS_CONSUMERS = ("inventory-apply-order", "notifications-record", "recommendations-record-copurchases")
-
-
-@pytest.fixture()
-def pg(stack_env):
-    conn = psycopg2.connect(stack_env["DATABASE_URL"])
-    conn.autocommit = True
-    yield conn
-    conn.close()
 
 
 def scalar(pg, sql: str, *params):

@@ -1,31 +1,10 @@
 from __future__ import annotations
 
-import os
 import uuid
 
-import psycopg2
 import pytest
-import redis
 
 from tests.support.processes import BackgroundProcess, FunctionProcess, free_port
-from tests.support.tokens import TestIssuer
-
-STACK_VARS = ("DATABASE_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS")
-
-
-@pytest.fixture(scope="session")
-def stack_env() -> dict[str, str]:
-    missing = [name for name in STACK_VARS if not os.environ.get(name)]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} not set: run the suite with `dev/task test`, which starts the stack")
-    return {name: os.environ[name] for name in STACK_VARS}
-
-
-@pytest.fixture(scope="session")
-def issuer(tmp_path_factory):
-    test_issuer = TestIssuer(tmp_path_factory.mktemp("idp"))
-    yield test_issuer
-    test_issuer.close()
 
 
 @pytest.fixture(scope="session")
@@ -61,21 +40,6 @@ def relay(function_env, log_dir):
     process.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
     yield process
     process.stop()
-
-
-@pytest.fixture()
-def pg(stack_env):
-    conn = psycopg2.connect(stack_env["DATABASE_URL"])
-    conn.autocommit = True
-    yield conn
-    conn.close()
-
-
-@pytest.fixture()
-def rds(stack_env):
-    client = redis.Redis.from_url(stack_env["REDIS_URL"], decode_responses=True)
-    yield client
-    client.close()
 
 
 @pytest.fixture()
