@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 from fnkit.credentials import email_problem, normalise_email
 from fnkit.errors import FieldError
@@ -56,27 +55,3 @@ def new_account(payload: dict, role: str = CUSTOMER) -> tuple[NewAccount | None,
     if errors:
         return None, errors
     return NewAccount(str(uuid.uuid4()), email, payload["password"], role), []
-
-
-@dataclass(frozen=True)
-class Account:
-    """An account as every API shows it: never with its password hash."""
-
-    id: str
-    email: str
-    role: str
-    name: str | None
-    phone: str | None
-    created_at: datetime
-    updated_at: datetime
-
-    def to_public(self) -> dict:
-        return {
-            "id": self.id,
-            "email": self.email,
-            "name": self.name,
-            "phone": self.phone,
-            "roles": [self.role],
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-        }

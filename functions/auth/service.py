@@ -13,7 +13,9 @@ from fnkit.config import env, env_int
 from fnkit.errors import Problem, conflict, invalid, unauthorized
 
 from . import keys, store
-from .rules import ADMIN, CUSTOMER, Account, new_account
+from fnkit.accounts import Account
+
+from .rules import ADMIN, CUSTOMER, new_account
 from .sessions import Verdict, access_claims, judge_refresh, new_refresh_token, refresh_token_hash, retry_after
 
 log = logs.get(__name__)

@@ -8,7 +8,9 @@ from datetime import datetime
 from fnkit import cache
 from fnkit.auth import denied_jti_key
 
-from .rules import Account, NewAccount
+from fnkit.accounts import Account
+
+from .rules import NewAccount
 from .sessions import Counter, StoredRefreshToken
 
 ACCOUNT_COLUMNS = "id::text, email, role, name, phone, created_at, updated_at"

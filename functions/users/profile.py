@@ -97,21 +97,6 @@ def address_changes(payload: dict) -> tuple[dict, list[FieldError]]:
 
 
 @dataclass(frozen=True)
-class Profile:
-    id: str
-    email: str
-    role: str
-    name: str | None
-    phone: str | None
-    created_at: datetime
-    updated_at: datetime
-
-    def to_public(self) -> dict:
-        return {"id": self.id, "email": self.email, "name": self.name, "phone": self.phone, "roles": [self.role],
-                "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat()}
-
-
-@dataclass(frozen=True)
 class Address:
     id: str
     label: str | None

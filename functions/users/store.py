@@ -2,7 +2,9 @@
 query can touch another user's address however the caller computed the address id."""
 from __future__ import annotations
 
-from .profile import ADDRESS_COLUMNS, Address, Profile
+from fnkit.accounts import Account
+
+from .profile import ADDRESS_COLUMNS, Address
 
 _PROFILE = "id::text, email, role, name, phone, created_at, updated_at"
 _ADDRESS = ", ".join("id::text" if c == "id" else c for c in ADDRESS_COLUMNS)
@@ -10,11 +12,11 @@ _EDITABLE_PROFILE = ("name", "phone", "email")
 _EDITABLE_ADDRESS = tuple(c for c in ADDRESS_COLUMNS if c not in ("id", "created_at", "updated_at"))
 
 
-def find_profile(cur, user_id: str, lock: bool = False) -> Profile | None:
+def find_profile(cur, user_id: str, lock: bool = False) -> Account | None:
     """With lock, the users row is held until commit: it serialises one user's address writes."""
     cur.execute(f"SELECT {_PROFILE} FROM users WHERE id = %s" + (" FOR UPDATE" if lock else ""), (user_id,))
     row = cur.fetchone()
-    return Profile(**row) if row else None
+    return Account(**row) if row else None
 
 
 def password_hash(cur, user_id: str) -> str | None:
@@ -23,7 +25,7 @@ def password_hash(cur, user_id: str) -> str | None:
     return row["password_hash"] if row else None
 
 
-def update_profile(cur, user_id: str, changes: dict) -> Profile | None:
+def update_profile(cur, user_id: str, changes: dict) -> Account | None:
     """Raises psycopg2.errors.UniqueViolation when a new email is taken."""
     columns = [c for c in changes if c in _EDITABLE_PROFILE]
     assignments = "".join(f"{c} = %({c})s, " for c in columns)
@@ -33,7 +35,7 @@ def update_profile(cur, user_id: str, changes: dict) -> Profile | None:
         {**{c: changes[c] for c in columns}, "user_id": user_id},
     )
     row = cur.fetchone()
-    return Profile(**row) if row else None
+    return Account(**row) if row else None
 
 
 def addresses(cur, user_id: str) -> list[Address]:

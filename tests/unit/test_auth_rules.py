@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from auth.rules import REGISTER_SCHEMA, Account, new_account, password_problems
+from auth.rules import REGISTER_SCHEMA, new_account, password_problems
+from fnkit.accounts import Account
 from auth.sessions import REFRESH_SCHEMA
 from fnkit import credentials
 from fnkit.validation import field_errors

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import yaml
 
+from fnkit.accounts import Account
 from fnkit.validation import field_errors
-from users.profile import (ADDRESS_PATCH_SCHEMA, NEW_ADDRESS_SCHEMA, PROFILE_PATCH_SCHEMA, Address, Profile,
+from users.profile import (ADDRESS_PATCH_SCHEMA, NEW_ADDRESS_SCHEMA, PROFILE_PATCH_SCHEMA, Address,
                            address_changes, profile_change)
 
 ADDRESS = {"recipient": "Ada Lovelace", "line1": "1 Analytical St", "city": "London", "postal_code": "N1 9GU",
@@ -58,7 +59,7 @@ def test_address_values_are_trimmed_and_blank_required_text_refused():
 
 def test_public_views_hold_no_secrets_and_ids_are_uuids():
     now = datetime.now(timezone.utc)
-    profile = Profile("u", "a@example.com", "admin", None, None, now, now).to_public()
+    profile = Account("u", "a@example.com", "admin", None, None, now, now).to_public()
     assert "password_hash" not in profile and profile["roles"] == ["admin"]
     address = Address("a", None, "Ada", "l1", None, "c", None, "p", "GB", None, True, now, now).to_public()
     assert address["is_default_shipping"] is True and address["created_at"] == now.isoformat()
@@ -78,4 +79,4 @@ def test_documented_request_bodies_match_the_validating_schemas():
                 assert documented["properties"][field].get(keyword) == rules.get(keyword), (name, field, keyword)
     assert set(schemas["Address"]["properties"]) == {f for f in Address.__dataclass_fields__}
     assert set(schemas["User"]["required"]) == set(
-        Profile("u", "e", "customer", None, None, datetime.now(timezone.utc), datetime.now(timezone.utc)).to_public())
+        Account("u", "e", "customer", None, None, datetime.now(timezone.utc), datetime.now(timezone.utc)).to_public())
