@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,7 +24,7 @@ from pathlib import Path
 from fnkit.config import env_list
 
 from . import groups
-from .delivery import Event, HttpSender, from_record
+from .delivery import HttpSender, from_record
 from .dispatcher import Dispatcher
 from .manifests import load
 
@@ -99,19 +98,6 @@ class CountingSink:
         self.process.join(5)
 
 
-def _ensure_topic(bootstrap: list[str]) -> None:
-    from kafka.admin import KafkaAdminClient, NewTopic
-    from kafka.errors import TopicAlreadyExistsError
-
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        admin.create_topics([NewTopic(TOPIC, 3, 1)], timeout_ms=30000)
-    except TopicAlreadyExistsError:
-        pass
-    finally:
-        admin.close()
-
-
 def _produce(bootstrap: list[str], n: int) -> None:
     from kafka import KafkaProducer
 
@@ -164,7 +150,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     bootstrap, n = env_list("KAFKA_BOOTSTRAP_SERVERS"), args.n
     sink = CountingSink()
-    _ensure_topic(bootstrap)
+    groups.ensure_topic(bootstrap, TOPIC, partitions=3)
     run = uuid.uuid4().hex[:6]
     names = ["raw consume", "raw consume + POST", "dispatcher ordered", "dispatcher unordered"]
     group_of = {name: f"bench-{run}-{i}" for i, name in enumerate(names)}

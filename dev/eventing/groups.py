@@ -1,8 +1,21 @@
 """Consumer-group positions, for tests and benchmarks that run a source under a fresh group:
 `start_at_end` makes the group begin at the topics' current ends (the cluster's equivalent is
 creating the KafkaSource with `initialOffset: latest` before the first event is sent), and
-`lag` says how far a group is behind."""
+`lag` says how far a group is behind; `ensure_topic` creates a scratch topic they use."""
 from __future__ import annotations
+
+
+def ensure_topic(bootstrap: list[str], topic: str, partitions: int = 1) -> None:
+    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics([NewTopic(topic, partitions, 1)], timeout_ms=30000)
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        admin.close()
 
 
 def _partitions(consumer, topics):

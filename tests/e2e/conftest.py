@@ -57,19 +57,6 @@ def eventing_copy(folder: Path, run: str) -> None:
     ], sort_keys=False))
 
 
-def ensure_topic(bootstrap: list[str], topic: str) -> None:
-    from kafka.admin import KafkaAdminClient, NewTopic
-    from kafka.errors import TopicAlreadyExistsError
-
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        admin.create_topics([NewTopic(topic, 1, 1)], timeout_ms=30000)
-    except TopicAlreadyExistsError:
-        pass
-    finally:
-        admin.close()
-
-
 class Platform:
     def __init__(self, url: str, log_path: Path, eventing, issuer):
         self.url, self.log_path, self.eventing, self.issuer = url, log_path, eventing, issuer
@@ -95,7 +82,7 @@ def platform(tmp_path_factory, stack_env, issuer):
     run = uuid.uuid4().hex[:6]
     folder = tmp_path_factory.mktemp("eventing")
     eventing_copy(folder, run)
-    ensure_topic(bootstrap, BROKEN_DEAD_LETTERS)
+    groups.ensure_topic(bootstrap, BROKEN_DEAD_LETTERS)
     eventing = load(folder)
     for source in eventing.sources:
         groups.start_at_end(bootstrap, source.consumer_group, list(source.topics))
